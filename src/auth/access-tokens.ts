@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import type { Clock } from '../clock.js';
+import { UnauthenticatedError } from '../errors.js';
+import type { SigningKeys } from './signing-keys.js';
+
+/** The JWT `typ` header of access tokens (RFC 9068). */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+const CLOCK_TOLERANCE_SECONDS = 5;
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'];
+
+export interface AccessTokenClaims {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly tokenId: string;
+  /** Expiry, epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+export interface AccessTokensOptions {
+  readonly keys: SigningKeys;
+  readonly clock: Clock;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSeconds: number;
+}
+
+/** Issues and verifies the short-lived access JWTs. */
+export class AccessTokens {
+  readonly #options: AccessTokensOptions;
+
+  constructor(options: AccessTokensOptions) {
+    this.#options = Object.freeze({ ...options });
+  }
+
+  /** Signs an access token for a session. */
+  async issue(userId: string, sessionId: string): Promise<IssuedAccessToken> {
+    const { keys, clock, issuer, audience, ttlSeconds } = this.#options;
+    const key = keys.current;
+    const issuedAt = Math.floor(clock.now() / 1000);
+    const expiresAt = issuedAt + ttlSeconds;
+    const token = await new SignJWT({ type: 'access', sid: sessionId })
+      .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYP })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(userId)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .sign(key.privateKey);
+    return { token, expiresAt: expiresAt * 1000 };
+  }
+
+  /**
+   * Verifies an access token: signature by one of our keys with its own algorithm, typ, issuer,
+   * audience, expiry and the claims. Throws UNAUTHENTICATED (TOKEN_EXPIRED or TOKEN_INVALID).
+   */
+  async verify(token: string): Promise<AccessTokenClaims> {
+    const { keys, clock, issuer, audience } = this.#options;
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        async (header: JWTHeaderParameters) => {
+          const key = header.kid === undefined ? undefined : await keys.find(header.kid);
+          if (!key || key.algorithm !== header.alg) throw new joseErrors.JWSSignatureVerificationFailed();
+          return key.key;
+        },
+        {
+          algorithms: keys.algorithms,
+          typ: ACCESS_TOKEN_TYP,
+          issuer,
+          audience,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          currentDate: new Date(clock.now()),
+          requiredClaims: REQUIRED_CLAIMS,
+        },
+      );
+      if (payload.type !== 'access' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
+        throw new UnauthenticatedError('TOKEN_INVALID');
+      }
+      return { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000 };
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('TOKEN_EXPIRED');
+      throw new UnauthenticatedError('TOKEN_INVALID');
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { loadConfig } from '../config.js';
+import { connectDatabase } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+
+// `npm run migrate`: applies pending migrations to DATABASE_URL and reports each.
+const config = loadConfig();
+const handle = connectDatabase(config.databaseUrl);
+try {
+  const { results = [] } = await migrateToLatest(handle.db);
+  for (const r of results) console.log(`${r.status.toLowerCase()}: ${r.migrationName}`);
+  if (results.length === 0) console.log('database is up to date');
+} finally {
+  await handle.close();
+}

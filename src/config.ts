@@ -1,0 +1,193 @@
+/**
+ * The gateway's configuration: one typed, validated, frozen object, read from the environment
+ * here and nowhere else. Every variable, its default and its meaning is in the README's table.
+ */
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Argon2Config {
+  readonly memoryKiB: number;
+  readonly iterations: number;
+  readonly parallelism: number;
+}
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly host: string;
+  readonly port: number;
+  readonly graphqlPath: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | undefined;
+  readonly encryptionSecret: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly signingAlgorithm: SigningAlgorithm;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly sessionMaxLifetimeSeconds: number;
+  readonly refreshReuseGraceSeconds: number;
+  readonly refreshTokenRotation: boolean;
+  readonly argon2: Argon2Config;
+  readonly cookieSecure: boolean;
+  readonly allowedOrigins: readonly string[];
+  readonly trustedProxies: readonly string[];
+  readonly introspection: boolean;
+  readonly maxBatchSize: number;
+  readonly maxConnectionsPerUser: number;
+  readonly logLevel: string;
+}
+
+/** The development-only secret; production refuses to start with it. */
+export const DEVELOPMENT_ENCRYPTION_SECRET = 'development-only-secret-change-me-in-production!!';
+export const MIN_ENCRYPTION_SECRET_BYTES = 32;
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 4000;
+export const DEFAULT_GRAPHQL_PATH = '/graphql';
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/gateway.sqlite';
+export const DEFAULT_AUDIENCE = 'graphql-auth-gateway';
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'EdDSA';
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_SESSION_MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
+export const DEFAULT_REFRESH_REUSE_GRACE_SECONDS = 10;
+/** OWASP's first Argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
+export const DEFAULT_ARGON2: Argon2Config = Object.freeze({ memoryKiB: 19 * 1024, iterations: 2, parallelism: 1 });
+export const DEFAULT_MAX_BATCH_SIZE = 0;
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** Thrown when the environment holds an invalid setting; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the configuration from an environment; the result is frozen. */
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+  const port = read.integer('PORT', DEFAULT_PORT, { min: 0, max: 65535 });
+  const host = read.string('HOST', DEFAULT_HOST);
+
+  const encryptionSecret = read.string('GATEWAY_ENCRYPTION_SECRET', production ? '' : DEVELOPMENT_ENCRYPTION_SECRET);
+  if (production) {
+    if (encryptionSecret === '') {
+      throw new ConfigError('GATEWAY_ENCRYPTION_SECRET', 'is required in production');
+    }
+    if (encryptionSecret === DEVELOPMENT_ENCRYPTION_SECRET) {
+      throw new ConfigError('GATEWAY_ENCRYPTION_SECRET', 'is the development default; set a random secret in production');
+    }
+  }
+  if (Buffer.byteLength(encryptionSecret, 'utf8') < MIN_ENCRYPTION_SECRET_BYTES) {
+    throw new ConfigError('GATEWAY_ENCRYPTION_SECRET', `must be at least ${MIN_ENCRYPTION_SECRET_BYTES} bytes`);
+  }
+
+  const graphqlPath = read.string('GRAPHQL_PATH', DEFAULT_GRAPHQL_PATH);
+  if (!graphqlPath.startsWith('/')) throw new ConfigError('GRAPHQL_PATH', 'must start with "/"');
+
+  const accessTokenTtlSeconds = read.integer('ACCESS_TOKEN_TTL_SECONDS', DEFAULT_ACCESS_TOKEN_TTL_SECONDS, { min: 10, max: 24 * 3600 });
+  const refreshTokenTtlSeconds = read.integer('REFRESH_TOKEN_TTL_SECONDS', DEFAULT_REFRESH_TOKEN_TTL_SECONDS, { min: 60 });
+  const sessionMaxLifetimeSeconds = read.integer('SESSION_MAX_LIFETIME_SECONDS', DEFAULT_SESSION_MAX_LIFETIME_SECONDS, {
+    min: 60,
+  });
+  if (sessionMaxLifetimeSeconds < refreshTokenTtlSeconds) {
+    throw new ConfigError('SESSION_MAX_LIFETIME_SECONDS', 'must not be shorter than REFRESH_TOKEN_TTL_SECONDS');
+  }
+
+  const config: Config = {
+    nodeEnv,
+    host,
+    port,
+    graphqlPath,
+    databaseUrl: read.string('DATABASE_URL', DEFAULT_DATABASE_URL),
+    redisUrl: read.optional('REDIS_URL'),
+    encryptionSecret,
+    issuer: read.url('JWT_ISSUER', `http://localhost:${port === 0 ? DEFAULT_PORT : port}`),
+    audience: read.string('JWT_AUDIENCE', DEFAULT_AUDIENCE),
+    signingAlgorithm: read.oneOf('JWT_ALGORITHM', ['EdDSA', 'ES256'] as const, DEFAULT_SIGNING_ALGORITHM),
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    sessionMaxLifetimeSeconds,
+    refreshReuseGraceSeconds: read.integer('REFRESH_REUSE_GRACE_SECONDS', DEFAULT_REFRESH_REUSE_GRACE_SECONDS, { min: 0, max: 300 }),
+    refreshTokenRotation: read.boolean('REFRESH_TOKEN_ROTATION', true),
+    argon2: Object.freeze({
+      memoryKiB: read.integer('ARGON2_MEMORY_KIB', DEFAULT_ARGON2.memoryKiB, { min: 8 * 1024, max: 4 * 1024 * 1024 }),
+      iterations: read.integer('ARGON2_ITERATIONS', DEFAULT_ARGON2.iterations, { min: 1, max: 100 }),
+      parallelism: read.integer('ARGON2_PARALLELISM', DEFAULT_ARGON2.parallelism, { min: 1, max: 16 }),
+    }),
+    cookieSecure: read.boolean('COOKIE_SECURE', production),
+    allowedOrigins: Object.freeze(read.list('ALLOWED_ORIGINS')),
+    trustedProxies: Object.freeze(read.list('TRUSTED_PROXIES')),
+    introspection: read.boolean('GRAPHQL_INTROSPECTION', !production),
+    maxBatchSize: read.integer('GRAPHQL_MAX_BATCH_SIZE', DEFAULT_MAX_BATCH_SIZE, { min: 0, max: 10 }),
+    maxConnectionsPerUser: read.integer('MAX_CONNECTIONS_PER_USER', DEFAULT_MAX_CONNECTIONS_PER_USER, { min: 1 }),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULT_LOG_LEVEL),
+  };
+  return Object.freeze(config);
+}
+
+/** Parses single variables; every failure names the variable. */
+class EnvReader {
+  readonly #env: Env;
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  optional(name: string): string | undefined {
+    const value = this.#env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optional(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw)) throw new ConfigError(name, 'must be a whole number');
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new ConfigError(name, 'must be true or false');
+  }
+
+  oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+    return raw as T;
+  }
+
+  url(name: string, fallback: string): string {
+    const raw = this.string(name, fallback);
+    if (!URL.canParse(raw)) throw new ConfigError(name, 'must be an absolute URL');
+    return raw;
+  }
+
+  list(name: string): string[] {
+    const raw = this.optional(name);
+    if (raw === undefined) return [];
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+}

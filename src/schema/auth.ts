@@ -1,0 +1,125 @@
+import { parse as parseCookies } from 'cookie';
+import type { UserRow } from '../accounts/user-store.js';
+import type { GatewayContext } from '../context.js';
+import { UnauthenticatedError } from '../errors.js';
+import { REFRESH_TOKEN_COOKIE } from '../sessions/auth-cookies.js';
+import type { SessionGrant } from '../sessions/session-store.js';
+import { builder, type BuilderTypes } from './builder.js';
+import { SessionType } from './session.js';
+import { UserType } from './user.js';
+
+type Delivery = 'COOKIE' | 'BODY';
+
+interface AuthPayload {
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: number;
+  readonly refreshToken: string | null;
+  readonly refreshTokenExpiresAt: number;
+  readonly user: UserRow;
+  readonly grant: SessionGrant;
+}
+
+const TokenDelivery = builder.enumType('TokenDelivery', {
+  description: 'How the refresh token is handed to the client.',
+  values: {
+    COOKIE: { description: 'In the httpOnly `refreshToken` cookie only (browsers). AuthPayload.refreshToken is null.' },
+    BODY: { description: 'In AuthPayload.refreshToken only, no cookie (native apps, CLIs, servers).' },
+  } as const,
+});
+
+const AuthPayloadType = builder.objectRef<AuthPayload>('AuthPayload').implement({
+  fields: (t) => ({
+    accessToken: t.exposeString('accessToken'),
+    accessTokenExpiresAt: t.field({ type: 'DateTime', resolve: (p) => p.accessTokenExpiresAt }),
+    refreshToken: t.exposeString('refreshToken', {
+      nullable: true,
+      description: 'Null unless the refresh token travels in the body (BODY delivery).',
+    }),
+    refreshTokenExpiresAt: t.field({ type: 'DateTime', resolve: (p) => p.refreshTokenExpiresAt }),
+    user: t.field({ type: UserType, resolve: (p) => p.user }),
+    session: t.field({ type: SessionType, resolve: (p) => ({ ...p.grant.session, current: true }) }),
+  }),
+});
+
+const credentialFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
+  username: t.string({ required: true }),
+  password: t.string({ required: true }),
+  deviceName: t.string(),
+  refreshTokenDelivery: t.field({ type: TokenDelivery, defaultValue: 'COOKIE' }),
+});
+
+const RegisterInput = builder.inputType('RegisterInput', { fields: credentialFields });
+const LoginInput = builder.inputType('LoginInput', { fields: credentialFields });
+
+/** Issues the access token for a grant and hands the refresh token over the chosen channel. */
+async function deliver(context: GatewayContext, user: UserRow, grant: SessionGrant, delivery: Delivery): Promise<AuthPayload> {
+  const { accessTokens, cookies, clock } = context.services;
+  const access = await accessTokens.issue(user.id, grant.session.id);
+  if (delivery === 'COOKIE') {
+    const now = clock.now();
+    context.responseCookies.push(
+      cookies.refreshToken(grant.refreshToken, grant.refreshTokenExpiresAt, now),
+      cookies.accessToken(access.token, access.expiresAt, now),
+    );
+  }
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt,
+    refreshToken: delivery === 'BODY' ? grant.refreshToken : null,
+    refreshTokenExpiresAt: grant.refreshTokenExpiresAt,
+    user,
+    grant,
+  };
+}
+
+builder.mutationField('register', (t) =>
+  t.field({
+    type: AuthPayloadType,
+    args: { input: t.arg({ type: RegisterInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const signedIn = await context.services.accounts.register(input, context.client);
+      return deliver(context, signedIn.user, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
+    },
+  }),
+);
+
+builder.mutationField('login', (t) =>
+  t.field({
+    type: AuthPayloadType,
+    args: { input: t.arg({ type: LoginInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const signedIn = await context.services.accounts.login(input, context.client);
+      return deliver(context, signedIn.user, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
+    },
+  }),
+);
+
+builder.mutationField('refresh', (t) =>
+  t.field({
+    type: AuthPayloadType,
+    description:
+      'Rotates a refresh token. With the argument: BODY delivery. Without it: the `refreshToken`\ncookie is read and a new cookie is set (COOKIE delivery).',
+    args: { refreshToken: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const delivery: Delivery = args.refreshToken == null ? 'COOKIE' : 'BODY';
+      const presented = args.refreshToken ?? parseCookies(context.request.headers.get('cookie') ?? '')[REFRESH_TOKEN_COOKIE];
+      if (presented === undefined || presented === '') throw new UnauthenticatedError('TOKEN_MISSING');
+      const { sessions, users } = context.services;
+      const grant = await sessions.rotate(presented, context.client.ip);
+      const user = await users.findById(grant.session.user_id);
+      if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
+      return deliver(context, user, grant, delivery);
+    },
+  }),
+);
+
+builder.mutationField('logout', (t) =>
+  t.withAuth({ session: true }).boolean({
+    description: 'Revokes the current session and clears the cookies.',
+    resolve: async (_root, _args, { caller, services, responseCookies }) => {
+      await services.sessions.revoke(caller.sessionId, 'LOGOUT');
+      responseCookies.push(...services.cookies.clear());
+      return true;
+    },
+  }),
+);

@@ -1,0 +1,58 @@
+import type { UserRow } from '../accounts/user-store.js';
+import { UnauthenticatedError } from '../errors.js';
+import { builder } from './builder.js';
+
+export const UserType = builder.objectRef<UserRow>('User').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    username: t.exposeString('username'),
+    createdAt: t.field({ type: 'DateTime', resolve: (user) => user.created_at }),
+  }),
+});
+
+builder.queryField('me', (t) =>
+  t.field({
+    type: UserType,
+    description: 'The caller. UNAUTHENTICATED without a valid credential.',
+    authScopes: { scope: 'profile:read' },
+    resolve: async (_root, _args, { caller, services }) => {
+      const user = await services.users.findById(caller!.userId);
+      if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
+      return user;
+    },
+  }),
+);
+
+builder.mutationField('updateUsername', (t) =>
+  t.withAuth({ scope: 'profile:write' }).field({
+    type: UserType,
+    args: { username: t.arg.string({ required: true }) },
+    resolve: (_root, { username }, { caller, services }) => services.accounts.updateUsername(caller.userId, username),
+  }),
+);
+
+builder.mutationField('changePassword', (t) =>
+  t.withAuth({ session: true }).boolean({
+    description: 'Revokes every other session of the caller.',
+    args: {
+      currentPassword: t.arg.string({ required: true }),
+      newPassword: t.arg.string({ required: true }),
+    },
+    resolve: async (_root, { currentPassword, newPassword }, { caller, services }) => {
+      await services.accounts.changePassword(caller.userId, currentPassword, newPassword, caller.sessionId);
+      return true;
+    },
+  }),
+);
+
+builder.mutationField('deleteAccount', (t) =>
+  t.withAuth({ session: true }).boolean({
+    description: "Deletes the caller's account, its sessions and tokens.",
+    args: { password: t.arg.string({ required: true }) },
+    resolve: async (_root, { password }, { caller, services, responseCookies }) => {
+      await services.accounts.deleteAccount(caller.userId, password);
+      responseCookies.push(...services.cookies.clear());
+      return true;
+    },
+  }),
+);
