@@ -64,17 +64,29 @@ export async function resolveCaller(services: Services, sources: CredentialSourc
 export function createContextFactory(services: Services) {
   return async ({ request, req }: { request: Request } & NodeServerContext): Promise<GatewayContext> => {
     const url = new URL(request.url);
-    const caller = await resolveCaller(services, {
+    const sources: CredentialSources = {
       authorization: request.headers.get('authorization'),
       cookieHeader: request.headers.get('cookie'),
       queryToken: url.searchParams.get('token'),
-    });
+    };
+    const responseCookies = responseCookiesOf(request);
+    let caller: Caller | null;
+    try {
+      caller = await resolveCaller(services, sources);
+    } catch (error) {
+      // A refused accessToken cookie would otherwise block the browser's next sign-in or
+      // refresh on this path until it expires; clear it along with the refusal.
+      if (sources.authorization == null && sources.cookieHeader?.includes(`${ACCESS_TOKEN_COOKIE}=`)) {
+        responseCookies.push(services.cookies.clearAccessToken());
+      }
+      throw error;
+    }
     return {
       services,
       request,
       caller,
       client: { ip: socketAddress(req), userAgent: request.headers.get('user-agent') },
-      responseCookies: responseCookiesOf(request),
+      responseCookies,
     };
   };
 }

@@ -22,6 +22,7 @@ export interface Services {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly accounts: Accounts;
+  readonly passwords: PasswordHasher;
   readonly signingKeys: SigningKeys;
   readonly accessTokens: AccessTokens;
   readonly authenticator: Authenticator;
@@ -60,9 +61,9 @@ export async function createServices({ config, db, clock, logger }: ServiceDepen
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     rotation: config.refreshTokenRotation,
   });
-  const hasher = new PasswordHasher(config.argon2);
-  await hasher.warmUp();
-  const accounts = new Accounts({ users, sessions, hasher, clock, onSessionsRevoked: () => {} });
+  const passwords = new PasswordHasher(config.argon2);
+  await passwords.warmUp();
+  const accounts = new Accounts({ users, sessions, hasher: passwords, clock, onSessionsRevoked: () => {} });
   return {
     config,
     clock,
@@ -71,6 +72,7 @@ export async function createServices({ config, db, clock, logger }: ServiceDepen
     users,
     sessions,
     accounts,
+    passwords,
     signingKeys,
     accessTokens,
     authenticator: new Authenticator(accessTokens),

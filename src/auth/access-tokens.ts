@@ -61,7 +61,7 @@ export class AccessTokens {
    * audience, expiry and the claims. Throws UNAUTHENTICATED (TOKEN_EXPIRED or TOKEN_INVALID).
    */
   async verify(token: string): Promise<AccessTokenClaims> {
-    const { keys, clock, issuer, audience } = this.#options;
+    const { keys, clock, issuer, audience, ttlSeconds } = this.#options;
     try {
       const { payload } = await jwtVerify(
         token,
@@ -78,6 +78,8 @@ export class AccessTokens {
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: new Date(clock.now()),
           requiredClaims: REQUIRED_CLAIMS,
+          // Also refuses an iat in the future: no token of ours is issued ahead of the clock.
+          maxTokenAge: ttlSeconds,
         },
       );
       if (payload.type !== 'access' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {

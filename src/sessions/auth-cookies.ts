@@ -35,6 +35,11 @@ export class AuthCookies {
     return [REFRESH_TOKEN_COOKIE, ACCESS_TOKEN_COOKIE].map((name) => serialize(name, '', { ...this.#base, maxAge: 0 }));
   }
 
+  /** Set-Cookie that removes the access token cookie alone. */
+  clearAccessToken(): string {
+    return serialize(ACCESS_TOKEN_COOKIE, '', { ...this.#base, maxAge: 0 });
+  }
+
   #set(name: string, value: string, expiresAt: number, now: number): string {
     // Whole seconds on both sides: JWT times are whole seconds, so the cookie ends with the token.
     return serialize(name, value, { ...this.#base, maxAge: Math.max(0, Math.floor(expiresAt / 1000) - Math.floor(now / 1000)) });

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChangePasswordDocument, DeleteAccountDocument, LoginDocument, MeDocument, RegisterDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+const password = 'correct horse battery staple';
+const gateways: TestGateway[] = [];
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+async function start(env?: Record<string, string>, database?: TestGateway['database']) {
+  const gateway = await startTestGateway({ env, database });
+  gateways.push(gateway);
+  return gateway;
+}
+
+function register(gateway: TestGateway, username: string, pw = password) {
+  return new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } });
+}
+
+function login(gateway: TestGateway, username: string, pw = password) {
+  return new GraphQLClient(gateway.url).request(LoginDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } });
+}
+
+describe('registration rules', () => {
+  it.each([
+    ['ab', 'username'],
+    ['a'.repeat(33), 'username'],
+    ['has space', 'username'],
+    ['emoji🙂', 'username'],
+    ['semi;colon', 'username'],
+  ])('refuses the username %j', async (username, field) => {
+    const gateway = await start();
+    const response = await register(gateway, username);
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(response.errors![0]!.extensions!.field).toBe(field);
+  });
+
+  it.each([
+    ['seven77', 'password'],
+    ['x'.repeat(257), 'password'],
+    ['x'.repeat(5000), 'password'],
+  ])('refuses a password of %#', async (pw, field) => {
+    const gateway = await start();
+    const response = await register(gateway, 'valid_name', pw);
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(response.errors![0]!.extensions!.field).toBe(field);
+    expect(await gateway.handle.db.selectFrom('users').selectAll().execute()).toEqual([]);
+  });
+
+  it('accepts 8 and 256 characters, counting characters rather than bytes', async () => {
+    const gateway = await start();
+    expect((await register(gateway, 'eight', '12345678')).errors).toBeUndefined();
+    expect((await register(gateway, 'long_one', 'é'.repeat(256))).errors).toBeUndefined();
+  });
+
+  it('treats usernames case-insensitively unique', async () => {
+    const gateway = await start();
+    expect((await register(gateway, 'Mixed.Case-1')).errors).toBeUndefined();
+    expect(errorCode(await register(gateway, 'mixed.case-1'))).toBe('USERNAME_TAKEN');
+    expect((await login(gateway, 'MIXED.CASE-1')).data?.login.user.username).toBe('Mixed.Case-1');
+  });
+});
+
+describe('login', () => {
+  it('gives one error for an unknown user and a wrong password', async () => {
+    const gateway = await start();
+    await register(gateway, 'known');
+    const wrongPassword = await login(gateway, 'known', 'not the password');
+    const unknownUser = await login(gateway, 'unknown', password);
+    expect(errorCode(wrongPassword)).toBe('INVALID_CREDENTIALS');
+    expect(unknownUser.errors).toEqual(wrongPassword.errors);
+    expect(unknownUser.status).toBe(wrongPassword.status);
+  });
+
+  it('still costs an unknown user one Argon2 verification', async () => {
+    const gateway = await start();
+    const { passwords } = gateway.services;
+    let dummyVerifications = 0;
+    const verifyDummy = passwords.verifyDummy.bind(passwords);
+    passwords.verifyDummy = async (pw) => {
+      dummyVerifications++;
+      return verifyDummy(pw);
+    };
+    expect(errorCode(await login(gateway, 'nobody', password))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await login(gateway, 'nobody', 'x'.repeat(300)))).toBe('INVALID_CREDENTIALS');
+    expect(dummyVerifications).toBe(2);
+  });
+
+  it('matches a password typed in another Unicode normal form (NFKC)', async () => {
+    const gateway = await start();
+    await register(gateway, 'unicode', 'ｐａｓｓｗｏｒｄ１２');
+    expect((await login(gateway, 'unicode', 'password12')).errors).toBeUndefined();
+    const composed = 'café au lait';
+    await register(gateway, 'accents', composed);
+    expect((await login(gateway, 'accents', composed.normalize('NFD'))).errors).toBeUndefined();
+  });
+
+  it('re-hashes on login when the Argon2 parameters changed', async () => {
+    const first = await start();
+    await register(first, 'rehash');
+    const before = await first.handle.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
+    expect(before.password_hash).toContain('t=2');
+    await first.close({ keepDatabase: true });
+
+    const second = await start({ ARGON2_ITERATIONS: '3', ARGON2_MEMORY_KIB: '12288' }, first.database);
+    expect((await login(second, 'rehash')).errors).toBeUndefined();
+    const after = await second.handle.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
+    expect(after.password_hash).toMatch(/^\$argon2id\$v=19\$m=12288,p=1,t=3\$/);
+    expect((await login(second, 'rehash')).errors).toBeUndefined();
+  });
+});
+
+describe('account changes', () => {
+  it('renames, refusing a taken or invalid name', async () => {
+    const gateway = await start();
+    await register(gateway, 'taken');
+    const token = (await register(gateway, 'renamer')).data!.register.accessToken;
+    const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
+    expect(errorCode(await client.request(UpdateUsernameDocument, { username: 'TAKEN' }))).toBe('USERNAME_TAKEN');
+    expect(errorCode(await client.request(UpdateUsernameDocument, { username: 'x' }))).toBe('BAD_USER_INPUT');
+    expect((await client.request(UpdateUsernameDocument, { username: 'Renamed' })).data?.updateUsername.username).toBe('Renamed');
+    expect((await client.request(MeDocument)).data?.me.username).toBe('Renamed');
+    expect((await register(gateway, 'renamer')).errors).toBeUndefined();
+  });
+
+  it('changes the password only with the current one and a valid new one', async () => {
+    const gateway = await start();
+    const token = (await register(gateway, 'changer')).data!.register.accessToken;
+    const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
+    expect(errorCode(await client.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'brand new password' }))).toBe(
+      'INVALID_CREDENTIALS',
+    );
+    const short = await client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'short' });
+    expect(errorCode(short)).toBe('BAD_USER_INPUT');
+    expect(short.errors![0]!.extensions!.field).toBe('newPassword');
+    expect((await client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'brand new password' })).data?.changePassword).toBe(true);
+    expect(errorCode(await login(gateway, 'changer'))).toBe('INVALID_CREDENTIALS');
+    expect((await login(gateway, 'changer', 'brand new password')).errors).toBeUndefined();
+  });
+
+  it('deletes the account only with its password', async () => {
+    const gateway = await start();
+    const token = (await register(gateway, 'leaver')).data!.register.accessToken;
+    const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
+    expect(errorCode(await client.request(DeleteAccountDocument, { password: 'wrong password' }))).toBe('INVALID_CREDENTIALS');
+    expect((await client.request(DeleteAccountDocument, { password })).data?.deleteAccount).toBe(true);
+    expect(await gateway.handle.db.selectFrom('users').selectAll().execute()).toEqual([]);
+    expect(await gateway.handle.db.selectFrom('sessions').selectAll().execute()).toEqual([]);
+    expect(await gateway.handle.db.selectFrom('refresh_tokens').selectAll().execute()).toEqual([]);
+  });
+});

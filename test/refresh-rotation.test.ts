@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { hashToken } from '../src/auth/opaque-token.js';
+import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+const password = 'correct horse battery staple';
+let gateway: TestGateway;
+afterEach(() => gateway.close());
+
+async function signUp(client: GraphQLClient) {
+  const response = await client.request(RegisterDocument, { input: { username: 'rotator', password, refreshTokenDelivery: 'BODY' } });
+  expect(response.errors).toBeUndefined();
+  return response.data!.register;
+}
+
+async function liveTokens(sessionId: string) {
+  return gateway.handle.db.selectFrom('refresh_tokens').select(['token_hash']).where('session_id', '=', sessionId).where('used_at', 'is', null).execute();
+}
+
+describe('refresh token rotation', () => {
+  it('kills the old token on use and, outside the grace window, revokes the session on reuse', async () => {
+    gateway = await startTestGateway();
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    const rotated = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
+    const second = rotated.data!.refresh.refreshToken!;
+    expect(second).not.toBe(first.refreshToken);
+
+    gateway.clock.advance(11_000); // past the 10 s grace window
+    const reuse = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
+    expect(reuse.status).toBe(401);
+    expect(errorReason(reuse)).toBe('REFRESH_TOKEN_REUSED');
+
+    // The whole family is dead: the legitimate successor no longer works either.
+    const afterReuse = await client.request(RefreshDocument, { refreshToken: second });
+    expect(errorReason(afterReuse)).toBe('SESSION_REVOKED');
+    const session = await gateway.handle.db.selectFrom('sessions').selectAll().where('id', '=', first.session.id).executeTakeFirstOrThrow();
+    expect(session.revoked_reason).toBe('REFRESH_TOKEN_REUSED');
+  });
+
+  it('lets 20 concurrent refreshes of one token succeed inside the grace window and leaves one live token', async () => {
+    gateway = await startTestGateway();
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    const results = await Promise.all(Array.from({ length: 20 }, () => client.request(RefreshDocument, { refreshToken: first.refreshToken })));
+    for (const result of results) expect(result.errors).toBeUndefined();
+    const handed = new Set(results.map((r) => r.data!.refresh.refreshToken));
+    expect(handed.size).toBe(1);
+    const live = await liveTokens(first.session.id);
+    expect(live).toEqual([{ token_hash: hashToken([...handed][0]!) }]);
+
+    // The chain goes on from the one live token.
+    const next = await client.request(RefreshDocument, { refreshToken: [...handed][0] });
+    expect(next.errors).toBeUndefined();
+    expect(await liveTokens(first.session.id)).toHaveLength(1);
+  });
+
+  it('treats reuse as theft when the grace window is disabled', async () => {
+    gateway = await startTestGateway({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    expect((await client.request(RefreshDocument, { refreshToken: first.refreshToken })).errors).toBeUndefined();
+    const reuse = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
+    expect(errorReason(reuse)).toBe('REFRESH_TOKEN_REUSED');
+  });
+
+  it('erases sealed successors once the grace window has passed', async () => {
+    gateway = await startTestGateway();
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh.refreshToken!;
+    gateway.clock.advance(11_000);
+    expect((await client.request(RefreshDocument, { refreshToken: second })).errors).toBeUndefined();
+    const sealed = await gateway.handle.db
+      .selectFrom('refresh_tokens')
+      .select('token_hash')
+      .where('session_id', '=', first.session.id)
+      .where('successor_sealed', 'is not', null)
+      .execute();
+    // Only the token rotated just now keeps its successor, for this grace window.
+    expect(sealed).toEqual([{ token_hash: hashToken(second) }]);
+  });
+
+  it('slides the refresh lifetime but never past the absolute session lifetime', async () => {
+    gateway = await startTestGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '5400' } });
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    const start = Date.parse(first.refreshTokenExpiresAt) - 3600_000;
+
+    gateway.clock.advance(3000_000); // 50 min: still inside the first token's hour
+    const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh;
+    expect(Date.parse(second.refreshTokenExpiresAt)).toBe(start + 5400_000); // capped by the absolute lifetime
+
+    gateway.clock.advance(2400_000 + 1); // past the absolute lifetime
+    const expired = await client.request(RefreshDocument, { refreshToken: second.refreshToken });
+    expect(errorReason(expired)).toBe('TOKEN_EXPIRED');
+  });
+
+  it('refuses an idle token after its sliding lifetime', async () => {
+    gateway = await startTestGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600' } });
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    gateway.clock.advance(3600_000);
+    expect(errorReason(await client.request(RefreshDocument, { refreshToken: first.refreshToken }))).toBe('TOKEN_EXPIRED');
+  });
+
+  it('keeps the same token when rotation is turned off, extending its life', async () => {
+    gateway = await startTestGateway({ env: { REFRESH_TOKEN_ROTATION: 'false', REFRESH_TOKEN_TTL_SECONDS: '3600' } });
+    const client = new GraphQLClient(gateway.url);
+    const first = await signUp(client);
+    gateway.clock.advance(1800_000);
+    const again = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh;
+    expect(again.refreshToken).toBe(first.refreshToken);
+    expect(Date.parse(again.refreshTokenExpiresAt)).toBeGreaterThan(Date.parse(first.refreshTokenExpiresAt));
+    expect((await client.request(RefreshDocument, { refreshToken: first.refreshToken })).errors).toBeUndefined();
+  });
+
+  it('refuses unknown and empty refresh tokens', async () => {
+    gateway = await startTestGateway();
+    const client = new GraphQLClient(gateway.url);
+    expect(errorReason(await client.request(RefreshDocument, { refreshToken: 'not-a-token' }))).toBe('TOKEN_INVALID');
+    expect(errorReason(await client.request(RefreshDocument, { refreshToken: '' }))).toBe('TOKEN_MISSING');
+  });
+});
