@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
-import codegenConfig from '../codegen.ts';
+import codegenConfig from '../codegen.js';
 import { printGatewaySchema, SCHEMA_FILE } from '../src/schema/sdl.js';
 
 const contractCheck = new URL('../../shared/contract/check.mjs', import.meta.url);

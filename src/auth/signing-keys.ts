@@ -23,8 +23,11 @@ export interface SigningKeysOptions {
   readonly clock: Clock;
 }
 
-/** Unknown kids trigger a reload (another instance may have made a key), at most this often. */
-const RELOAD_INTERVAL_MS = 5_000;
+/**
+ * Unknown kids trigger a reload (another instance may have made a key), at most this often, so
+ * that tokens with made-up kids cannot turn into a database query each.
+ */
+const RELOAD_INTERVAL_MS = 1_000;
 /** Public JWK members that may be published; nothing else of a key ever leaves the process. */
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y'] as const;
 
@@ -102,7 +105,7 @@ export class SigningKeys {
   async #load(): Promise<void> {
     const { db, box, algorithm, clock } = this.#options;
     this.#lastReload = clock.now();
-    const rows = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at', 'desc').orderBy('kid').execute();
+    const rows = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at').orderBy('kid').execute();
     const verification = new Map<string, VerificationKey>();
     const published: JWK[] = [];
     let signing: SigningKey | undefined;
@@ -113,6 +116,8 @@ export class SigningKeys {
       const key = (await importJWK(publicJwk, alg)) as CryptoKey;
       verification.set(row.kid, { kid: row.kid, algorithm: alg, key });
       published.push({ ...publicJwk, kid: row.kid, alg, use: 'sig' });
+      // The oldest key of the algorithm signs: when instances start together on an empty
+      // database and each creates a key, they all settle on the same one.
       if (!signing && alg === algorithm) {
         const privateJwk = JSON.parse(box.open(row.private_jwk_sealed, row.kid)) as JWK;
         signing = { kid: row.kid, algorithm: alg, key, privateKey: (await importJWK(privateJwk, alg)) as CryptoKey };

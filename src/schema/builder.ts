@@ -30,6 +30,9 @@ export const builder = new SchemaBuilder<{
   // Non-null unless a field says otherwise, as the contract has it.
   defaultFieldNullability: false,
   scopeAuth: {
+    // Check subscriptions when they start, not only when each event resolves: an anonymous
+    // caller must never open a stream.
+    authorizeOnSubscribe: true,
     authScopes: (context) => ({
       authenticated: context.caller !== null,
       session: context.caller?.kind === 'session',
