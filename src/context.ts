@@ -3,14 +3,25 @@ import { parse as parseCookies } from 'cookie';
 import type { ClientInfo } from './accounts/accounts.js';
 import type { Caller } from './auth/caller.js';
 import { UnauthenticatedError } from './errors.js';
-import { socketAddress } from './http/client-address.js';
+import { createClientAddressResolver } from './http/client-address.js';
+import type { LiveConnection } from './realtime/live-connections.js';
 import { ACCESS_TOKEN_COOKIE } from './sessions/auth-cookies.js';
 import { responseCookiesOf } from './plugins/use-response-cookies.js';
 import type { Services } from './services.js';
 
-/** What Node's HTTP server hands Yoga with every request. */
+/** A WebSocket connection's state, authenticated once at connection_init. */
+export interface WebSocketSession {
+  readonly caller: Caller;
+  readonly connection: LiveConnection;
+  /** The upgrade request as a fetch Request. */
+  readonly fetchRequest: Request;
+}
+
+/** What Node's HTTP server (or the WebSocket endpoint) hands Yoga with every operation. */
 export interface NodeServerContext {
   readonly req?: IncomingMessage;
+  /** Present for operations over WebSocket. */
+  readonly websocket?: WebSocketSession;
 }
 
 /** The per-request context every resolver sees. */
@@ -22,6 +33,8 @@ export interface GatewayContext {
   readonly client: ClientInfo;
   /** Set-Cookie headers for the response. */
   readonly responseCookies: string[];
+  /** The WebSocket connection an operation arrived on; undefined over HTTP (and SSE). */
+  readonly websocket: WebSocketSession | undefined;
 }
 
 /** The places a credential may arrive through, in the order they are tried. */
@@ -53,6 +66,15 @@ export function presentedCredential({ authorization, cookieHeader, queryToken }:
   return undefined;
 }
 
+/** The credential sources of an HTTP request (and of an SSE stream). */
+export function credentialSourcesOf(request: Request): CredentialSources {
+  return {
+    authorization: request.headers.get('authorization'),
+    cookieHeader: request.headers.get('cookie'),
+    queryToken: new URL(request.url).searchParams.get('token'),
+  };
+}
+
 /** Resolves the caller of an HTTP request. Throws UNAUTHENTICATED for a refused credential. */
 export async function resolveCaller(services: Services, sources: CredentialSources): Promise<Caller | null> {
   const credential = presentedCredential(sources);
@@ -62,13 +84,13 @@ export async function resolveCaller(services: Services, sources: CredentialSourc
 
 /** Yoga's context factory. */
 export function createContextFactory(services: Services) {
-  return async ({ request, req }: { request: Request } & NodeServerContext): Promise<GatewayContext> => {
-    const url = new URL(request.url);
-    const sources: CredentialSources = {
-      authorization: request.headers.get('authorization'),
-      cookieHeader: request.headers.get('cookie'),
-      queryToken: url.searchParams.get('token'),
-    };
+  // The client IP recorded on sessions and keying the rate limits: X-Forwarded-For counts only
+  // from TRUSTED_PROXIES.
+  const clientAddress = createClientAddressResolver(services.config.trustedProxies);
+  return async ({ request, req, websocket }: { request: Request } & NodeServerContext): Promise<GatewayContext> => {
+    const client = { ip: clientAddress(req), userAgent: request.headers.get('user-agent') };
+    if (websocket) return { services, request, caller: websocket.caller, client, responseCookies: [], websocket };
+    const sources = credentialSourcesOf(request);
     const responseCookies = responseCookiesOf(request);
     let caller: Caller | null;
     try {
@@ -85,8 +107,9 @@ export function createContextFactory(services: Services) {
       services,
       request,
       caller,
-      client: { ip: socketAddress(req), userAgent: request.headers.get('user-agent') },
+      client,
       responseCookies,
+      websocket: undefined,
     };
   };
 }

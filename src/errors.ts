@@ -112,9 +112,12 @@ export class NotFoundError extends GatewayError {
 
 export class RateLimitedError extends GatewayError {
   readonly code = 'RATE_LIMITED';
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'Too many requests; try again later',
+  ) {
     const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
-    super('Too many requests; try again later', {
+    super(message, {
       code: 'RATE_LIMITED',
       retryAfter,
       http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },

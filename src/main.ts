@@ -1,29 +1,25 @@
 import { createServer } from 'node:http';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { attachWebSocketEndpoint } from './realtime/websocket-server.js';
 import { createGateway } from './server.js';
 import { createServices } from './services.js';
 
 // The only entry point: load the configuration, open and migrate the database, listen.
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`configuration error: ${error.message}`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
-const database = connectDatabase(config.databaseUrl);
+const database = connectDatabase(config.databaseUrl, {
+  sqliteSynchronous: config.sqliteSynchronous,
+  onConnectionError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost; the pool reconnects'),
+});
 await migrateToLatest(database.db);
 const services = await createServices({ config, db: database.db, clock: systemClock, logger });
 const gateway = createGateway(services);
 const server = createServer(gateway);
+const websocket = attachWebSocketEndpoint(server, gateway, services);
 
 server.listen(config.port, config.host, () => {
   const address = server.address();
@@ -38,6 +34,8 @@ async function stop(signal: string): Promise<void> {
   logger.info({ signal }, 'stopping');
   server.close();
   server.closeIdleConnections();
+  await websocket.close();
+  await services.close();
   await gateway.dispose();
   await database.close();
   process.exit(0);

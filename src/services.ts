@@ -1,16 +1,33 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { RateLimits } from './abuse/rate-limits.js';
+import { type RateLimiterStore, redisRateLimiterStore } from './abuse/rate-limiter-store.js';
+import { redisTokenBuckets } from './abuse/redis-token-bucket.js';
+import { AccountDeletions } from './accounts/account-deletions.js';
 import { Accounts } from './accounts/accounts.js';
 import { UserStore } from './accounts/user-store.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticator.js';
 import { PasswordHasher } from './auth/password-hasher.js';
+import { PersonalAccessTokenCache } from './auth/personal-access-token-cache.js';
+import { PersonalAccessTokenStore } from './auth/personal-access-token-store.js';
+import { PersonalAccessTokenVerifier } from './auth/personal-access-token-verifier.js';
+import { PersonalAccessTokens } from './auth/personal-access-tokens.js';
 import { SecretBox } from './auth/secret-box.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { Retention } from './db/retention.js';
 import type { Database } from './db/tables.js';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { LiveConnections } from './realtime/live-connections.js';
+import { endChannelsOnRevocation } from './realtime/realtime-revocations.js';
+import { SessionEvents } from './realtime/session-events.js';
+import { connectRedis, type RedisConnections, safePublisher, safeSubscriber } from './redis.js';
 import { AuthCookies } from './sessions/auth-cookies.js';
+import { RedisRevocationChannel } from './sessions/redis-revocation-channel.js';
+import { InProcessRevocationHub, type Revocation, type RevocationChannel, Revocations } from './sessions/revocations.js';
+import { RevokedSessions } from './sessions/revoked-sessions.js';
 import { SessionStore } from './sessions/session-store.js';
 
 /** Everything a request needs, built once per gateway. */
@@ -23,10 +40,26 @@ export interface Services {
   readonly sessions: SessionStore;
   readonly accounts: Accounts;
   readonly passwords: PasswordHasher;
+  /** Limits on credential mutations: per client IP, and per account on failed passwords. */
+  readonly rateLimits: RateLimits;
   readonly signingKeys: SigningKeys;
   readonly accessTokens: AccessTokens;
   readonly authenticator: Authenticator;
   readonly cookies: AuthCookies;
+  readonly personalAccessTokens: PersonalAccessTokens;
+  readonly accountDeletions: AccountDeletions;
+  /** Where every revocation is announced; onRevoked() hears them all, this instance's and others'. */
+  readonly revocations: Revocations;
+  /** Open WebSocket connections and SSE streams, ended on expiry and revocation. */
+  readonly live: LiveConnections;
+  /** Where sessionEvents are published and subscribed. */
+  readonly sessionEvents: SessionEvents;
+  /** Purges expired sessions, tokens and tombstones, every few minutes (src/db/retention.ts). */
+  readonly retention: Retention;
+  /** Redis connections, when REDIS_URL is set. */
+  readonly redis: RedisConnections | undefined;
+  /** Stops timers and closes Redis; the database handle is the caller's to close. */
+  close(): Promise<void>;
 }
 
 export interface ServiceDependencies {
@@ -34,10 +67,14 @@ export interface ServiceDependencies {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** How revocations reach the other instances; Redis with REDIS_URL, else none are reached (one instance). */
+  readonly revocationChannel?: RevocationChannel;
+  /** Where rate limits count; Redis with REDIS_URL, else this process's memory. */
+  readonly rateLimiterStore?: RateLimiterStore;
 }
 
 /** Wires the gateway's services together; loads (or creates) the signing keys. */
-export async function createServices({ config, db, clock, logger }: ServiceDependencies): Promise<Services> {
+export async function createServices({ config, db, clock, logger, revocationChannel, rateLimiterStore }: ServiceDependencies): Promise<Services> {
   const signingKeys = await SigningKeys.open({
     db,
     box: new SecretBox(config.encryptionSecret, 'signing-keys'),
@@ -52,6 +89,16 @@ export async function createServices({ config, db, clock, logger }: ServiceDepen
     ttlSeconds: config.accessTokenTtlSeconds,
   });
   const users = new UserStore(db);
+  // With REDIS_URL, Redis carries what instances must share: revocations, session events and
+  // rate-limit counts. Without it, all three stay in this process.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+
+  // Revocation. Every store that revokes writes the database first, then announces to
+  // `revocations`, which updates the in-memory side that keeps database reads off the
+  // access-token path: the recently revoked sessions and the PAT cache.
+  const revokedSessions = new RevokedSessions({ clock, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  const personalAccessTokenCache = new PersonalAccessTokenCache({ clock });
+  const announce = (revocation: Revocation): Promise<void> => revocations.announce(revocation);
   const sessions = new SessionStore({
     db,
     clock,
@@ -60,10 +107,53 @@ export async function createServices({ config, db, clock, logger }: ServiceDepen
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     rotation: config.refreshTokenRotation,
+    onRevoked: announce,
   });
+  const accountDeletions = new AccountDeletions({ db, clock, accessTokenWindowMs: revokedSessions.windowMs, onDeleted: announce });
+  const personalAccessTokenStore = new PersonalAccessTokenStore({ db, clock, onRevoked: announce });
+  const revocations = new Revocations({
+    revokedSessions,
+    personalAccessTokenCache,
+    channel:
+      revocationChannel ??
+      (redis
+        ? new RedisRevocationChannel({ commands: redis.commands, subscriber: redis.subscriber, channel: `${config.redisKeyPrefix}revocations`, logger })
+        : new InProcessRevocationHub().connect()),
+    logger,
+    clock,
+    loadRevokedSince: async (since) => [
+      ...(await sessions.revokedSince(since)).map(({ id, userId, revokedAt }) => ({ sessionId: id, userId, revokedAt, reason: 'SESSION_REVOKED' as const })),
+      ...(await accountDeletions.sessionsDeletedSince(since)),
+    ],
+    loadRevokedTokensSince: (since) => personalAccessTokenStore.revokedSince(since),
+    loadDeletedUsersSince: (since) => accountDeletions.usersDeletedSince(since),
+  });
+  await revocations.catchUp();
+  const live = new LiveConnections({ clock, maxPerUser: config.maxConnectionsPerUser });
+  const sessionEvents = new SessionEvents({
+    logger,
+    eventTarget: redis ? createRedisEventTarget({ publishClient: safePublisher(redis.commands, logger), subscribeClient: safeSubscriber(redis.subscriber, logger) }) : undefined,
+  });
+  const stopEndingRevokedChannels = endChannelsOnRevocation({ revocations, live, sessionEvents, clock });
   const passwords = new PasswordHasher(config.argon2);
   await passwords.warmUp();
-  const accounts = new Accounts({ users, sessions, hasher: passwords, clock, onSessionsRevoked: () => {} });
+  const rateLimits = new RateLimits({
+    config: config.rateLimits,
+    clock,
+    store: rateLimiterStore ?? (redis ? redisRateLimiterStore(redis.commands, config.redisKeyPrefix) : undefined),
+    tokenBuckets: redis ? redisTokenBuckets(redis.commands, config.redisKeyPrefix, clock) : undefined,
+  });
+  const accounts = new Accounts({
+    users,
+    sessions,
+    hasher: passwords,
+    passwordAttempts: rateLimits.accountLockout,
+    clock,
+    onSessionStarted: (userId, sessionId) => sessionEvents.publish(userId, { kind: 'SIGNED_IN', sessionId, at: clock.now() }),
+    deletions: accountDeletions,
+  });
+  const retention = new Retention({ db, clock, logger, accessTokenWindowMs: revokedSessions.windowMs });
+  retention.start();
   return {
     config,
     clock,
@@ -73,9 +163,35 @@ export async function createServices({ config, db, clock, logger }: ServiceDepen
     sessions,
     accounts,
     passwords,
+    rateLimits,
     signingKeys,
     accessTokens,
-    authenticator: new Authenticator(accessTokens),
+    authenticator: new Authenticator({
+      accessTokens,
+      revokedSessions,
+      personalAccessTokens: new PersonalAccessTokenVerifier({
+        store: personalAccessTokenStore,
+        cache: personalAccessTokenCache,
+        deletions: accountDeletions,
+        clock,
+        logger,
+      }),
+    }),
     cookies: new AuthCookies({ path: config.graphqlPath, secure: config.cookieSecure }),
+    personalAccessTokens: new PersonalAccessTokens({ store: personalAccessTokenStore, clock }),
+    accountDeletions,
+    revocations,
+    live,
+    sessionEvents,
+    retention,
+    redis,
+    async close() {
+      await retention.stop();
+      stopEndingRevokedChannels();
+      live.dispose();
+      sessionEvents.close();
+      revocations.close();
+      await redis?.close();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { AccessTokens } from '../src/auth/access-tokens.js';
+import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -36,6 +37,12 @@ async function signWithGatewayKey(claims: Record<string, unknown>, header: Recor
   return new SignJWT(full).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt', ...header }).sign(key.privateKey);
 }
 
+/** The gateway's signing key as the JWKS publishes it. */
+async function publishedKey(): Promise<Record<string, unknown>> {
+  const jwks = (await (await fetch(`${gateway.origin}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+  return jwks.keys.find((key) => key.kid === decodeProtectedHeader(accessToken).kid)!;
+}
+
 describe('access token verification', () => {
   it('accepts the genuine token and publishes its key without private members', async () => {
     expect((await me(accessToken)).data?.me.id).toBe(userId);
@@ -52,16 +59,33 @@ describe('access token verification', () => {
   const forgeries: [string, () => Promise<string>][] = [
     ['alg none', async () => new UnsecuredJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x' }).setIssuer(gateway.config.issuer).setAudience(gateway.config.audience).setIssuedAt().setExpirationTime('10m').encode()],
     [
-      'HS256 signed with the public JWK',
+      'alg none with our kid and typ',
       async () => {
-        const jwks = await (await fetch(`${gateway.origin}/.well-known/jwks.json`)).text();
-        const kid = decodeProtectedHeader(accessToken).kid!;
-        const now = Math.floor(gateway.clock.now() / 1000);
-        return new SignJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600 })
-          .setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' })
-          .sign(new TextEncoder().encode(jwks));
+        // UnsecuredJWT writes a bare {"alg":"none"}; this one differs from a genuine token in the algorithm alone.
+        const [, payload] = (await signWithGatewayKey({})).split('.');
+        const header = Buffer.from(JSON.stringify({ alg: 'none', kid: decodeProtectedHeader(accessToken).kid, typ: 'at+jwt' })).toString('base64url');
+        return `${header}.${payload}.`;
       },
     ],
+    ...(
+      [
+        ['the public JWK', async () => JSON.stringify(await publishedKey())],
+        ['the public key bytes', async () => Buffer.from((await publishedKey()).x as string, 'base64url')],
+        ['the JWKS document', async () => (await fetch(`${gateway.origin}/.well-known/jwks.json`)).text()],
+      ] as const
+    ).map(
+      ([what, secret]) =>
+        [
+          `HS256 keyed with ${what}`,
+          async () => {
+            const key = await secret();
+            const now = Math.floor(gateway.clock.now() / 1000);
+            return new SignJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600 })
+              .setProtectedHeader({ alg: 'HS256', kid: decodeProtectedHeader(accessToken).kid!, typ: 'at+jwt' })
+              .sign(typeof key === 'string' ? new TextEncoder().encode(key) : key);
+          },
+        ] as [string, () => Promise<string>],
+    ),
     [
       'an unknown kid',
       async () => {
@@ -116,6 +140,38 @@ describe('access token verification', () => {
     expect(response.data ?? null).toBeNull();
   });
 
+  it('refuses an expired token with 401 TOKEN_EXPIRED and the invalid_token challenge', async () => {
+    const now = Math.floor(gateway.clock.now() / 1000);
+    const response = await me(await signWithGatewayKey({ iat: now - 900, exp: now - 6 }));
+    expect(response.status).toBe(401);
+    expect(errorCode(response)).toBe('UNAUTHENTICATED');
+    expect(errorReason(response)).toBe('TOKEN_EXPIRED');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(response.data ?? null).toBeNull();
+  });
+
+  it('refuses a refresh token delivered in a cookie, through every credential source', async () => {
+    const browser = new GraphQLClient(gateway.url);
+    expect((await browser.request(LoginDocument, { input: { username: 'verifier', password: 'correct horse battery staple' } })).errors).toBeUndefined();
+    const cookieRefreshToken = (await browser.cookie('refreshToken'))!;
+    expect(cookieRefreshToken).toBeDefined();
+    const sources: { headers?: Record<string, string>; search?: string }[] = [
+      { headers: { authorization: `Bearer ${cookieRefreshToken}` } },
+      { headers: { cookie: `accessToken=${cookieRefreshToken}` } },
+      { search: `?token=${encodeURIComponent(cookieRefreshToken)}` },
+    ];
+    for (const options of sources) {
+      const response = await fetch(`${gateway.url}${options.search ?? ''}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...options.headers },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(((await response.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('TOKEN_INVALID');
+    }
+  });
+
   it('expires after its lifetime, with at most 5 s of clock tolerance', async () => {
     const token = await signWithGatewayKey({});
     const start = gateway.clock.now();
@@ -126,6 +182,30 @@ describe('access token verification', () => {
       const expired = await me(token);
       expect(expired.status).toBe(401);
       expect(errorReason(expired)).toBe('TOKEN_EXPIRED');
+    } finally {
+      gateway.clock.set(start);
+    }
+  });
+
+  it.each([
+    ['with the verified-token cache', undefined],
+    ['without it', 0],
+  ])('expires at the same instant %s', async (_label, verifiedCacheSize) => {
+    const { signingKeys: keys, accessTokens: issuer } = gateway.services;
+    const { issuer: iss, audience, accessTokenTtlSeconds: ttlSeconds } = gateway.config;
+    const tokens = new AccessTokens({ keys, clock: gateway.clock, issuer: iss, audience, ttlSeconds, verifiedCacheSize });
+    const start = gateway.clock.now();
+    try {
+      const { token, expiresAt } = await issuer.issue(userId, sessionId);
+      expect((await tokens.verify(token)).sessionId).toBe(sessionId);
+      gateway.clock.set(expiresAt + 5_000 - 1);
+      expect((await tokens.verify(token)).expiresAt).toBe(expiresAt);
+      gateway.clock.set(expiresAt + 5_000);
+      await expect(tokens.verify(token)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } });
+      // A token once verified is remembered by its exact text only: one changed byte is verified afresh.
+      gateway.clock.set(start);
+      const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+      await expect(tokens.verify(tampered)).rejects.toMatchObject({ extensions: { reason: 'TOKEN_INVALID' } });
     } finally {
       gateway.clock.set(start);
     }
@@ -184,5 +264,43 @@ describe('credential sources', () => {
     expect(logs).toContain('token=%5Bredacted%5D');
     expect(logs).not.toContain(accessToken);
     expect(logs).not.toContain('forged-secret-value');
+  });
+});
+
+describe('ES256 signing keys', () => {
+  it('signs with ES256 when selected, keeps EdDSA tokens valid across the switch, and publishes no private member', async () => {
+    const eddsa = await startTestGateway();
+    let es256: TestGateway | undefined;
+    try {
+      const before = await new GraphQLClient(eddsa.url).request(RegisterDocument, {
+        input: { username: 'switcher', password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
+      });
+      const eddsaToken = before.data!.register.accessToken;
+      await eddsa.close({ keepDatabase: true });
+
+      es256 = await startTestGateway({ env: { JWT_ALGORITHM: 'ES256' }, database: eddsa.database, now: new Date(eddsa.clock.now()) });
+      const refreshed = await new GraphQLClient(es256.url).request(RefreshDocument, { refreshToken: before.data!.register.refreshToken });
+      expect(refreshed.errors).toBeUndefined();
+      const es256Token = refreshed.data!.refresh.accessToken;
+      expect(decodeProtectedHeader(es256Token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+      expect(decodeProtectedHeader(eddsaToken)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
+
+      for (const token of [eddsaToken, es256Token]) {
+        const me = await new GraphQLClient(es256.url, { authorization: `Bearer ${token}` }).request(MeDocument);
+        expect(me.data?.me.username).toBe('switcher');
+      }
+
+      const jwks = (await (await fetch(`${es256.origin}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+      expect(jwks.keys.map((key) => key.alg).sort()).toEqual(['ES256', 'EdDSA']);
+      const ec = jwks.keys.find((key) => key.alg === 'ES256')!;
+      expect(ec).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig', kid: decodeProtectedHeader(es256Token).kid });
+      expect(Object.keys(ec).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+      for (const key of jwks.keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key).not.toHaveProperty(member);
+    } finally {
+      await eddsa.close();
+      // The second gateway owns the shared database once it runs, and drops it on close.
+      if (es256) await es256.close();
+      else await eddsa.database.drop();
+    }
   });
 });

@@ -55,6 +55,52 @@ describe('registration rules', () => {
     expect((await register(gateway, 'long_one', 'é'.repeat(256))).errors).toBeUndefined();
   });
 
+  it('accepts usernames of 3 and 32 characters from the whole allowed set', async () => {
+    const gateway = await start();
+    for (const username of ['abc', 'a'.repeat(32), 'Az09_.-x']) {
+      const response = await register(gateway, username);
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.register.user.username).toBe(username);
+    }
+  });
+
+  it('normalises with NFKC before counting: a ligature counts as its two letters, a combining accent joins its letter', async () => {
+    const gateway = await start();
+    // 130 ligatures are 260 letters once normalised: too long, although 130 were typed.
+    const ligatures = await register(gateway, 'ligatures', '\uFB01'.repeat(130));
+    expect(errorCode(ligatures)).toBe('BAD_USER_INPUT');
+    expect(ligatures.errors![0]!.extensions!.field).toBe('password');
+    // 260 code points typed, 130 once composed: accepted, and the composed form signs in.
+    expect((await register(gateway, 'combining', 'e\u0301'.repeat(130))).errors).toBeUndefined();
+    expect((await login(gateway, 'combining', '\u00E9'.repeat(130))).errors).toBeUndefined();
+  });
+
+  it('refuses a password over 256 characters before hashing it', async () => {
+    const gateway = await start();
+    const { passwords } = gateway.services;
+    let hashes = 0;
+    const hash = passwords.hash.bind(passwords);
+    passwords.hash = async (pw) => {
+      hashes++;
+      return hash(pw);
+    };
+    expect(errorCode(await register(gateway, 'too_long', 'x'.repeat(257)))).toBe('BAD_USER_INPUT');
+    expect(hashes).toBe(0);
+    expect((await register(gateway, 'just_right', 'x'.repeat(256))).errors).toBeUndefined();
+    expect(hashes).toBe(1);
+  });
+
+  it('never truncates: every character of a long password counts', async () => {
+    const gateway = await start();
+    const long = 'p'.repeat(100) + 'the end';
+    await register(gateway, 'truncation', long);
+    // bcrypt would stop at 72 bytes; Argon2 must not, nor must anything before it.
+    expect(errorCode(await login(gateway, 'truncation', long.slice(0, 72)))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await login(gateway, 'truncation', long.slice(0, -1)))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await login(gateway, 'truncation', `${long.slice(0, -1)}D`))).toBe('INVALID_CREDENTIALS');
+    expect((await login(gateway, 'truncation', long)).errors).toBeUndefined();
+  });
+
   it('treats usernames case-insensitively unique', async () => {
     const gateway = await start();
     expect((await register(gateway, 'Mixed.Case-1')).errors).toBeUndefined();
@@ -69,9 +115,21 @@ describe('login', () => {
     await register(gateway, 'known');
     const wrongPassword = await login(gateway, 'known', 'not the password');
     const unknownUser = await login(gateway, 'unknown', password);
+    const tooLong = await login(gateway, 'known', 'x'.repeat(300));
+    const unknownTooLong = await login(gateway, 'unknown', 'x'.repeat(300));
     expect(errorCode(wrongPassword)).toBe('INVALID_CREDENTIALS');
-    expect(unknownUser.errors).toEqual(wrongPassword.errors);
-    expect(unknownUser.status).toBe(wrongPassword.status);
+    for (const other of [unknownUser, tooLong, unknownTooLong]) {
+      expect(other.errors).toEqual(wrongPassword.errors);
+      expect(other.status).toBe(wrongPassword.status);
+      expect([...other.headers.keys()].sort()).toEqual([...wrongPassword.headers.keys()].sort());
+    }
+  });
+
+  it('folds only ASCII case: a look-alike name (the Kelvin sign for K) is an unknown user', async () => {
+    const gateway = await start();
+    await register(gateway, 'kate');
+    expect((await login(gateway, 'KATE')).data?.login.user.username).toBe('kate');
+    expect(errorCode(await login(gateway, '\u212Aate'))).toBe('INVALID_CREDENTIALS');
   });
 
   it('still costs an unknown user one Argon2 verification', async () => {
@@ -110,6 +168,18 @@ describe('login', () => {
     expect(after.password_hash).toMatch(/^\$argon2id\$v=19\$m=12288,p=1,t=3\$/);
     expect((await login(second, 'rehash')).errors).toBeUndefined();
   });
+
+  it('never lets a re-hash undo a password change that landed after the verification', async () => {
+    const gateway = await start();
+    const userId = (await register(gateway, 'raced')).data!.register.user.id;
+    const { users } = gateway.services;
+    const verified = (await users.findById(userId))!.password_hash;
+    await users.setPasswordHash(userId, 'changed-meanwhile', gateway.clock.now());
+    expect(await users.replacePasswordHash(userId, verified, 'rehash-of-the-old-password', gateway.clock.now())).toBe(false);
+    expect((await users.findById(userId))!.password_hash).toBe('changed-meanwhile');
+    expect(await users.replacePasswordHash(userId, 'changed-meanwhile', 'rehash', gateway.clock.now())).toBe(true);
+    expect((await users.findById(userId))!.password_hash).toBe('rehash');
+  });
 });
 
 describe('account changes', () => {
@@ -120,6 +190,9 @@ describe('account changes', () => {
     const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
     expect(errorCode(await client.request(UpdateUsernameDocument, { username: 'TAKEN' }))).toBe('USERNAME_TAKEN');
     expect(errorCode(await client.request(UpdateUsernameDocument, { username: 'x' }))).toBe('BAD_USER_INPUT');
+    expect((await client.request(UpdateUsernameDocument, { username: 'Renamed' })).data?.updateUsername.username).toBe('Renamed');
+    // Its own name in another letter case is no conflict.
+    expect((await client.request(UpdateUsernameDocument, { username: 'RENAMED' })).data?.updateUsername.username).toBe('RENAMED');
     expect((await client.request(UpdateUsernameDocument, { username: 'Renamed' })).data?.updateUsername.username).toBe('Renamed');
     expect((await client.request(MeDocument)).data?.me.username).toBe('Renamed');
     expect((await register(gateway, 'renamer')).errors).toBeUndefined();

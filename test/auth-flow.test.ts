@@ -1,3 +1,4 @@
+import { Cookie } from 'tough-cookie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginDocument, LogoutDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
@@ -89,5 +90,90 @@ describe('sign-in flow over HTTP with a cookie jar', () => {
     expect(response.status).toBe(401);
     expect(errorReason(response)).toBe('TOKEN_MISSING');
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+});
+
+describe('auth cookies', () => {
+  const gateways: TestGateway[] = [];
+  afterEach(async () => {
+    await Promise.all(gateways.splice(0).map((g) => g.close()));
+  });
+  async function start(env: Record<string, string> = {}) {
+    const started = await startTestGateway({ env });
+    gateways.push(started);
+    return started;
+  }
+
+  /** The attributes of a Set-Cookie header, parsed by the same cookie jar a browser-like client uses. */
+  function attributes(setCookie: string) {
+    const cookie = Cookie.parse(setCookie)!;
+    return { name: cookie.key, value: cookie.value, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure: cookie.secure, path: cookie.path, maxAge: cookie.maxAge };
+  }
+
+  it('are httpOnly, SameSite=Strict, Secure in production, scoped to the GraphQL path, and end with their tokens', async () => {
+    const production = await start({ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki', GRAPHQL_PATH: '/api/graphql' });
+    const client = new GraphQLClient(production.url);
+    const registered = await client.request(RegisterDocument, { input: { username: 'secure', password } });
+    expect(registered.errors).toBeUndefined();
+    const payload = registered.data!.register;
+    const cookies = registered.headers.getSetCookie().map(attributes);
+    expect(cookies).toEqual([
+      { name: 'refreshToken', value: expect.any(String), httpOnly: true, sameSite: 'strict', secure: true, path: '/api/graphql', maxAge: 7 * 24 * 3600 },
+      { name: 'accessToken', value: payload.accessToken, httpOnly: true, sameSite: 'strict', secure: true, path: '/api/graphql', maxAge: 15 * 60 },
+    ]);
+    expect(Date.parse(payload.refreshTokenExpiresAt) - production.clock.now()).toBe(7 * 24 * 3600 * 1000);
+
+    // A refresh through the cookie sets both cookies again, with the same attributes.
+    const refreshed = await client.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${cookies[0]!.value}` }, withoutCookies: true });
+    expect(refreshed.errors).toBeUndefined();
+    const again = refreshed.headers.getSetCookie().map(attributes);
+    expect(again.map(({ name, value, ...rest }) => ({ name, ...rest }))).toEqual(cookies.map(({ name, value, ...rest }) => ({ name, ...rest })));
+    expect(again[0]!.value).not.toBe(cookies[0]!.value);
+    expect(again[1]!.value).toBe(refreshed.data!.refresh.accessToken);
+
+    // Logout clears both, on the same path and with the same attributes, or the browser would keep them.
+    const logout = await client.request(LogoutDocument, undefined, { headers: { cookie: `accessToken=${again[1]!.value}` }, withoutCookies: true });
+    expect(logout.data?.logout).toBe(true);
+    expect(logout.headers.getSetCookie().map(attributes)).toEqual([
+      { name: 'refreshToken', value: '', httpOnly: true, sameSite: 'strict', secure: true, path: '/api/graphql', maxAge: 0 },
+      { name: 'accessToken', value: '', httpOnly: true, sameSite: 'strict', secure: true, path: '/api/graphql', maxAge: 0 },
+    ]);
+  });
+
+  it('turn Secure off and on with COOKIE_SECURE', async () => {
+    for (const [env, secure] of [
+      [{}, false],
+      [{ COOKIE_SECURE: 'true' }, true],
+      [{ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki', COOKIE_SECURE: 'false' }, false],
+    ] as const) {
+      const started = await start(env);
+      const registered = await new GraphQLClient(started.url).request(RegisterDocument, { input: { username: 'cookie_monster', password } });
+      expect(registered.headers.getSetCookie().map((c) => attributes(c).secure)).toEqual([secure, secure]);
+    }
+  });
+
+  it('refresh answers through the channel it was called through', async () => {
+    const started = await start();
+    const browser = new GraphQLClient(started.url);
+    expect((await browser.request(RegisterDocument, { input: { username: 'channels', password } })).errors).toBeUndefined();
+    const cookieToken = (await browser.cookie('refreshToken'))!;
+    const cli = (await browser.request(LoginDocument, { input: { username: 'channels', password, refreshTokenDelivery: 'BODY' } }, { withoutCookies: true })).data!.login;
+
+    // With the argument: the body, and no cookie, although the caller also holds the cookie.
+    const viaBody = await browser.request(RefreshDocument, { refreshToken: cli.refreshToken });
+    expect(viaBody.errors).toBeUndefined();
+    expect(viaBody.headers.getSetCookie()).toEqual([]);
+    expect(viaBody.data!.refresh.refreshToken).toEqual(expect.any(String));
+    expect(viaBody.data!.refresh.session.id).toBe(cli.session.id);
+    // The cookie's own session was not touched.
+    expect(await browser.cookie('refreshToken')).toBe(cookieToken);
+
+    // Without it: the cookie, and no token in the body.
+    const viaCookie = await browser.request(RefreshDocument, {});
+    expect(viaCookie.errors).toBeUndefined();
+    expect(viaCookie.data!.refresh.refreshToken).toBeNull();
+    expect(viaCookie.data!.refresh.session.id).not.toBe(cli.session.id);
+    expect(viaCookie.headers.getSetCookie().map((c) => c.split('=')[0])).toEqual(['refreshToken', 'accessToken']);
+    expect(await browser.cookie('refreshToken')).not.toBe(cookieToken);
   });
 });

@@ -1,18 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEVELOPMENT_ENCRYPTION_SECRET, loadConfig } from '../src/config.js';
+import { DEVELOPMENT_ENCRYPTION_SECRET, loadConfig } from '../src/config.js';
+import { configError } from './helpers/config-error.js';
 
 const strongSecret = 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki';
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('configuration', () => {
   it('starts in development with safe defaults and freezes the result', () => {
@@ -64,6 +57,9 @@ describe('configuration', () => {
     ['ARGON2_MEMORY_KIB', '1024'],
     ['REFRESH_REUSE_GRACE_SECONDS', '100000'],
     ['LOG_LEVEL', 'loud'],
+    ['SQLITE_SYNCHRONOUS', 'OFF'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
   ])('names %s when it is %s', (variable, value) => {
     expect(configError({ [variable]: value }).variable).toBe(variable);
   });
@@ -72,14 +68,47 @@ describe('configuration', () => {
     expect(configError({ REFRESH_TOKEN_TTL_SECONDS: '7200', SESSION_MAX_LIFETIME_SECONDS: '3600' }).variable).toBe('SESSION_MAX_LIFETIME_SECONDS');
   });
 
-  it('makes the real entry point exit with the variable named when production has no secret', () => {
+  it.each([
+    ['no secret', {}],
+    ['the development secret', { GATEWAY_ENCRYPTION_SECRET: DEVELOPMENT_ENCRYPTION_SECRET }],
+    ['a 31-byte secret', { GATEWAY_ENCRYPTION_SECRET: 'x'.repeat(31) }],
+  ])('makes the real entry point refuse production with %s, naming the variable', (_label, env) => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:' },
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:', PORT: '0', ...env },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('GATEWAY_ENCRYPTION_SECRET');
+    expect(result.stderr).toMatch(/^configuration error: GATEWAY_ENCRYPTION_SECRET: /);
+    // A clear message, not a crash.
+    expect(result.stderr).not.toMatch(/\bat .*\.(ts|js):\d+/);
     expect(result.stdout).not.toContain('listening');
+  });
+
+  it.each(['mysql://db/gateway', 'sqlite:', 'gateway.sqlite', 'postgres://db:port/x'])('names DATABASE_URL when it is %s', (value) => {
+    expect(configError({ DATABASE_URL: value }).variable).toBe('DATABASE_URL');
+  });
+
+  it('accepts SQLite files, SQLite in memory and PostgreSQL URLs', () => {
+    for (const url of ['sqlite:./data/x.sqlite', 'sqlite::memory:', 'postgres://u@h:5432/db', 'postgresql://u:p@h/db?sslmode=require']) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+  });
+
+  it('documents every variable it reads in the README configuration table', () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_target, name) => {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
+    });
+    loadConfig(env);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    const documented = new Set([...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]!));
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((name) => !documented.has(name))).toEqual([]);
+    expect([...documented].filter((name) => !read.has(name))).toEqual([]);
   });
 });

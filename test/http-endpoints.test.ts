@@ -1,6 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MeDocument, RegisterDocument } from '../src/client/operations.js';
-import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
+import { CreatePersonalAccessTokenDocument, MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { BadUserInputError, UnauthenticatedError } from '../src/errors.js';
+import { useUnauthenticatedStatus } from '../src/plugins/use-unauthenticated-status.js';
+import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let gateway: TestGateway;
@@ -9,31 +14,140 @@ beforeEach(async () => {
 });
 afterEach(() => gateway.close());
 
-describe('HTTP endpoints and error masking', () => {
+async function signUp(username = 'someone') {
+  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
+    input: { username, password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
+  });
+  expect(registered.errors).toBeUndefined();
+  return registered.data!.register;
+}
+
+describe('HTTP endpoints', () => {
   it('answers GET /health', async () => {
     const response = await fetch(`${gateway.origin}/health`);
     expect(response.status).toBe(200);
   });
 
+  it('publishes the discovery document pointing at the JWKS', async () => {
+    const response = await fetch(`${gateway.origin}/.well-known/openid-configuration`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const discovery = (await response.json()) as { issuer: string; jwks_uri: string };
+    expect(discovery.issuer).toBe(gateway.config.issuer);
+    expect(discovery.jwks_uri).toBe('http://gateway.test/.well-known/jwks.json');
+    const jwks = await fetch(`${gateway.origin}${new URL(discovery.jwks_uri).pathname}`);
+    expect(jwks.status).toBe(200);
+    expect(jwks.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await jwks.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+  });
+
+  it('answers an unknown path with 404 and no GraphQL', async () => {
+    expect((await fetch(`${gateway.origin}/nope`)).status).toBe(404);
+  });
+});
+
+describe('HTTP 401', () => {
+  const post = (query: string, headers: Record<string, string> = {}) => new GraphQLClient(gateway.url, headers).raw(query);
+
+  it('answers a missing credential with a bare Bearer challenge', async () => {
+    const response = await post('{ me { id } devices { id } }');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(response.errors!.length).toBeGreaterThan(0);
+    for (const error of response.errors!) expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_MISSING' });
+  });
+
+  it.each([
+    ['a field that needs none', '{ __typename }'],
+    ['a sign-in', 'mutation { login(input: { username: "someone", password: "correct horse battery staple" }) { accessToken } }'],
+    ['a protected field', '{ me { id } }'],
+  ])('answers an invalid credential with invalid_token, even for %s', async (_label, query) => {
+    await signUp();
+    const response = await post(query, { authorization: 'Bearer not-a-token' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(errorReason(response)).toBe('TOKEN_INVALID');
+    expect(response.data ?? null).toBeNull();
+  });
+
+  it('answers an expired credential with invalid_token and TOKEN_EXPIRED', async () => {
+    const { accessToken } = await signUp();
+    gateway.clock.advance(gateway.config.accessTokenTtlSeconds * 1000 + 5_000);
+    const response = await post('{ me { id } }', { authorization: `Bearer ${accessToken}` });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(errorReason(response)).toBe('TOKEN_EXPIRED');
+  });
+});
+
+describe('HTTP status of a result that is more than a refusal', () => {
+  // The gateway's schema makes every root field non-null, so a refused field nulls the whole
+  // result; a schema with nullable fields (as the contract allows to grow) shows the rule.
+  const schema = createSchema({
+    typeDefs: 'type Query { open: String, guarded: String, invalid: String }',
+    resolvers: {
+      Query: {
+        open: () => 'fine',
+        guarded: () => {
+          throw new UnauthenticatedError('TOKEN_MISSING');
+        },
+        invalid: () => {
+          throw new BadUserInputError('x', 'bad');
+        },
+      },
+    },
+  });
+  let url: string;
+  let close: () => Promise<void>;
+  beforeEach(async () => {
+    const server = createServer(createYoga({ schema, plugins: [useUnauthenticatedStatus()], logging: false }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+  });
+  afterEach(() => close());
+
+  it.each([
+    ['nothing but the refusal', '{ guarded }', 401, 'Bearer'],
+    ['nothing but refusals, aliased', '{ a: guarded b: guarded }', 401, 'Bearer'],
+    ['data beside the refusal', '{ open guarded }', 200, null],
+    ['another error beside the refusal', '{ guarded invalid }', 200, null],
+  ])('answers %s with %s', async (_label, query, status, challenge) => {
+    const response = await new GraphQLClient(url).raw(query);
+    expect(response.status).toBe(status);
+    expect(response.headers.get('www-authenticate')).toBe(challenge);
+    expect(response.errors!.some((e) => e.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
+    for (const error of response.errors!) expect(error.extensions).not.toHaveProperty('http');
+  });
+});
+
+describe('error masking', () => {
   it('masks an unexpected error as INTERNAL with no message, stack or internals, and logs it', async () => {
-    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
-      input: { username: 'masked', password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
-    });
-    const token = registered.data!.register.accessToken;
+    const { accessToken } = await signUp('masked');
     // The database goes away under the running gateway.
     await gateway.handle.db.destroy();
 
-    const response = await new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` }).request(MeDocument);
+    const response = await new GraphQLClient(gateway.url, { authorization: `Bearer ${accessToken}` }).request(MeDocument);
     expect(errorCode(response)).toBe('INTERNAL');
     expect(response.errors).toHaveLength(1);
     const [error] = response.errors!;
     expect(error!.message).toBe('Internal server error');
     expect(Object.keys(error!.extensions ?? {})).toEqual(['code']);
-    expect(JSON.stringify(response.errors)).not.toMatch(/destroyed|driver|kysely|sqlite|stack/i);
+    expect(JSON.stringify(response.errors)).not.toMatch(/destroyed|driver|kysely|sqlite|postgres|stack|\.ts:\d/i);
     expect(gateway.logs.some((line) => line.includes('"msg":"unexpected error"'))).toBe(true);
   });
 
-  it('answers an unknown path with 404 and no GraphQL', async () => {
-    expect((await fetch(`${gateway.origin}/nope`)).status).toBe(404);
+  it('masks an unexpected error while resolving the caller too', async () => {
+    const { accessToken } = await signUp('pat-owner');
+    const created = await new GraphQLClient(gateway.url, { authorization: `Bearer ${accessToken}` }).request(CreatePersonalAccessTokenDocument, {
+      input: { name: 'script' },
+    });
+    const pat = created.data!.createPersonalAccessToken.token;
+    // Never used yet, so not cached: verifying it needs the database, which is gone.
+    await gateway.handle.db.destroy();
+
+    const response = await new GraphQLClient(gateway.url, { authorization: `Bearer ${pat}` }).request(MeDocument);
+    expect(response.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL' } }]);
+    expect(response.data ?? null).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { hashToken } from '../src/auth/opaque-token.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -40,7 +40,8 @@ describe('refresh token rotation', () => {
   });
 
   it('lets 20 concurrent refreshes of one token succeed inside the grace window and leaves one live token', async () => {
-    gateway = await startTestGateway();
+    // 20 at once from one IP are over the credential rate limit (burst 10); raised, since this is about rotation.
+    gateway = await startTestGateway({ env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '100' } });
     const client = new GraphQLClient(gateway.url);
     const first = await signUp(client);
     const results = await Promise.all(Array.from({ length: 20 }, () => client.request(RefreshDocument, { refreshToken: first.refreshToken })));
@@ -60,9 +61,32 @@ describe('refresh token rotation', () => {
     gateway = await startTestGateway({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
     const client = new GraphQLClient(gateway.url);
     const first = await signUp(client);
-    expect((await client.request(RefreshDocument, { refreshToken: first.refreshToken })).errors).toBeUndefined();
+    const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh.refreshToken!;
     const reuse = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
+    expect(reuse.status).toBe(401);
     expect(errorReason(reuse)).toBe('REFRESH_TOKEN_REUSED');
+    expect(errorReason(await client.request(RefreshDocument, { refreshToken: second }))).toBe('SESSION_REVOKED');
+  });
+
+  it('rotates the cookie the same way: a replayed old cookie revokes the session and its access tokens', async () => {
+    gateway = await startTestGateway();
+    const browser = new GraphQLClient(gateway.url);
+    expect((await browser.request(RegisterDocument, { input: { username: 'cookie_rotator', password } })).errors).toBeUndefined();
+    const oldCookie = (await browser.cookie('refreshToken'))!;
+    expect((await browser.request(RefreshDocument, {})).errors).toBeUndefined();
+    expect(await browser.cookie('refreshToken')).not.toBe(oldCookie);
+    expect((await browser.request(MeDocument)).errors).toBeUndefined();
+
+    gateway.clock.advance(11_000);
+    const replay = await browser.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${oldCookie}` }, withoutCookies: true });
+    expect(replay.status).toBe(401);
+    expect(errorReason(replay)).toBe('REFRESH_TOKEN_REUSED');
+    expect(replay.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+
+    // The legitimate browser's access cookie and refresh cookie are both dead now.
+    expect(errorReason(await browser.request(MeDocument))).toBe('SESSION_REVOKED');
+    const current = (await browser.cookie('refreshToken'))!;
+    expect(errorReason(await browser.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${current}` }, withoutCookies: true }))).toBe('SESSION_REVOKED');
   });
 
   it('erases sealed successors once the grace window has passed', async () => {

@@ -1,5 +1,8 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_personal_access_tokens.js';
+import * as m0003 from './0003_refresh_token_successor_index.js';
+import * as m0004 from './0004_retention_indexes.js';
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so that the same
@@ -7,4 +10,7 @@ import * as m0001 from './0001_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_personal_access_tokens': m0002,
+  '0003_refresh_token_successor_index': m0003,
+  '0004_retention_indexes': m0004,
 };

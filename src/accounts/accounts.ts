@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { InvalidCredentialsError, UsernameTakenError } from '../errors.js';
 import { sessionName, storedUserAgent } from '../sessions/device-name.js';
 import type { SessionGrant, SessionStore } from '../sessions/session-store.js';
+import type { AccountDeletions } from './account-deletions.js';
 import type { UserRow, UserStore } from './user-store.js';
 import { parseUsername } from './username.js';
 
@@ -23,14 +24,32 @@ export interface SignedIn extends SessionGrant {
   readonly user: UserRow;
 }
 
+/**
+ * Guards password checks against guessing (src/abuse/account-lockout.ts): consulted before every
+ * verification, told of every success.
+ */
+export interface PasswordAttempts {
+  /** Counts an attempt on the account; throws RATE_LIMITED, before any verification, while it is locked. */
+  begin(username: string): Promise<void>;
+  /** The password was right: the account's failures are forgotten. */
+  succeeded(username: string): Promise<void>;
+}
+
 export interface AccountsOptions {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
-  /** Told of every session revoked through an account operation. */
-  readonly onSessionsRevoked: (userId: string, sessionIds: readonly string[]) => void | Promise<void>;
+  /** Told of every session started by a sign-in. */
+  readonly onSessionStarted?: (userId: string, sessionId: string) => void;
+  /** Deletes accounts with their sessions and tokens, and announces the revocation. */
+  readonly deletions: AccountDeletions;
+  /** Limits password guesses per account; none by default. */
+  readonly passwordAttempts?: PasswordAttempts;
 }
+
+/** How often a sign-in re-checks a password whose hash changed while it was being verified. */
+const MAX_PASSWORD_CHECKS_PER_SIGN_IN = 2;
 
 /** Account operations: sign-up, sign-in and the changes to an account's credentials. */
 export class Accounts {
@@ -48,7 +67,10 @@ export class Accounts {
     const { users, hasher, clock } = this.#options;
     if (await users.findByUsername(username)) throw new UsernameTakenError();
     const user = await users.create(username, await hasher.hash(password), clock.now());
-    return { user, ...(await this.#startSession(user, name, client)) };
+    const grant = await this.#startSession(user, name, client);
+    // The account was changed or deleted between its creation and here, by someone who signed in to it.
+    if (!grant) throw new InvalidCredentialsError();
+    return { user, ...grant };
   }
 
   /**
@@ -57,13 +79,24 @@ export class Accounts {
    */
   async login(input: Credentials, client: ClientInfo): Promise<SignedIn> {
     const name = sessionName(input.deviceName, client.userAgent);
-    const user = await this.#checkPassword(input.username, input.password);
-    return { user, ...(await this.#startSession(user, name, client)) };
+    for (let attempt = 1; ; attempt++) {
+      const user = await this.#checkPassword(input.username, input.password);
+      const grant = await this.#startSession(user, name, client);
+      if (grant) return { user, ...grant };
+      // The password hash changed after it was verified. A concurrent login's re-hash of the
+      // same password passes the check again; a new password or a deleted account does not.
+      // Anything still changing after that is refused rather than chased.
+      if (attempt === MAX_PASSWORD_CHECKS_PER_SIGN_IN) throw new InvalidCredentialsError();
+    }
   }
 
-  /** Verifies a username and password; INVALID_CREDENTIALS for any mismatch. */
+  /**
+   * Verifies a username and password; INVALID_CREDENTIALS for any mismatch, RATE_LIMITED
+   * without verifying anything while the account is locked.
+   */
   async #checkPassword(username: string, rawPassword: string): Promise<UserRow> {
-    const { users, hasher, clock } = this.#options;
+    const { users, hasher, clock, passwordAttempts } = this.#options;
+    await passwordAttempts?.begin(username);
     const password = passwordForCheck(rawPassword);
     const user = password === undefined ? undefined : await users.findByUsername(username);
     if (!user || password === undefined) {
@@ -72,16 +105,26 @@ export class Accounts {
     }
     const check = await hasher.verify(user.password_hash, password);
     if (!check.valid) throw new InvalidCredentialsError();
+    await passwordAttempts?.succeeded(username);
     if (check.needsRehash) {
       const rehashed = await hasher.hash(password);
-      await users.setPasswordHash(user.id, rehashed, clock.now());
-      return { ...user, password_hash: rehashed };
+      // Lost to a concurrent password change: the session's creation then sees the hash moved.
+      if (await users.replacePasswordHash(user.id, user.password_hash, rehashed, clock.now())) return { ...user, password_hash: rehashed };
     }
     return user;
   }
 
-  async #startSession(user: UserRow, name: string, client: ClientInfo): Promise<SessionGrant> {
-    return this.#options.sessions.create({ userId: user.id, name, userAgent: storedUserAgent(client.userAgent), ip: client.ip });
+  /** Undefined when the account's password hash is no longer the one checked (or it is gone). */
+  async #startSession(user: UserRow, name: string, client: ClientInfo): Promise<SessionGrant | undefined> {
+    const grant = await this.#options.sessions.create({
+      userId: user.id,
+      passwordHash: user.password_hash,
+      name,
+      userAgent: storedUserAgent(client.userAgent),
+      ip: client.ip,
+    });
+    if (grant) this.#options.onSessionStarted?.(user.id, grant.session.id);
+    return grant;
   }
 
   /** Renames the account. */
@@ -94,25 +137,23 @@ export class Accounts {
     return user;
   }
 
-  /** Changes the password after checking the current one, and ends every other session. */
+  /**
+   * Changes the password after checking the current one, and ends every other session. A
+   * sign-in that verified the old password while this ran gets no session (SessionStore.create).
+   */
   async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | undefined): Promise<void> {
     const { users, sessions, hasher, clock } = this.#options;
     const user = await this.#checkOwnPassword(userId, currentPassword);
     const password = normalizePassword(newPassword, 'newPassword');
     await users.setPasswordHash(user.id, await hasher.hash(password), clock.now());
-    const revoked = await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId);
-    await this.#options.onSessionsRevoked(user.id, revoked);
+    // The store announces the revocation: the other sessions' access tokens fail from now on.
+    await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId);
   }
 
   /** Deletes the account after checking its password; sessions and tokens go with it. */
   async deleteAccount(userId: string, password: string): Promise<void> {
     const user = await this.#checkOwnPassword(userId, password);
-    const sessions = await this.#options.sessions.listActive(user.id);
-    await this.#options.users.delete(user.id);
-    await this.#options.onSessionsRevoked(
-      user.id,
-      sessions.map((s) => s.id),
-    );
+    await this.#options.deletions.delete(user.id);
   }
 
   async #checkOwnPassword(userId: string, rawPassword: string): Promise<UserRow> {

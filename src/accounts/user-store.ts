@@ -59,6 +59,21 @@ export class UserStore {
     await this.#db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
   }
 
+  /**
+   * Replaces a hash with a re-hash of the same password, only while the stored hash is still the
+   * one that was verified: a re-hash must never undo a password change that landed meanwhile.
+   * False when it did not apply.
+   */
+  async replacePasswordHash(id: string, verifiedHash: string, rehashed: string, now: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('users')
+      .set({ password_hash: rehashed, updated_at: now })
+      .where('id', '=', id)
+      .where('password_hash', '=', verifiedHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** Deletes a user; sessions and tokens go with it (ON DELETE CASCADE). */
   async delete(id: string): Promise<boolean> {
     const result = await this.#db.deleteFrom('users').where('id', '=', id).executeTakeFirst();

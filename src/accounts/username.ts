@@ -10,7 +10,11 @@ export function parseUsername(input: string, field = 'username'): { username: st
   return { username: input, key: usernameKey(input) };
 }
 
-/** The case-insensitive key under which a username is unique. */
+/**
+ * The case-insensitive key under which a username is unique. ASCII letters only: Unicode
+ * lower-casing folds other characters onto them (the Kelvin sign U+212A becomes "k"), which
+ * would let a name no one could register sign in to an account that exists.
+ */
 export function usernameKey(username: string): string {
-  return username.toLowerCase();
+  return username.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }

@@ -28,14 +28,35 @@ export interface AccessTokensOptions {
   readonly issuer: string;
   readonly audience: string;
   readonly ttlSeconds: number;
+  /** How many verified tokens to remember; DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0 turns it off. */
+  readonly verifiedCacheSize?: number;
+}
+
+/** About 5 MB at the most: a few thousand active clients hit the cache on every request. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+interface VerifiedToken {
+  readonly claims: AccessTokenClaims;
+  /** `iat`, epoch milliseconds. */
+  readonly issuedAt: number;
 }
 
 /** Issues and verifies the short-lived access JWTs. */
 export class AccessTokens {
   readonly #options: AccessTokensOptions;
+  /**
+   * Tokens whose signature and claims were verified, by their exact text, least recently used
+   * first. A client presents the same access token on every request for its whole lifetime, and
+   * the signature check is most of what verifying it costs; what can change with time (expiry)
+   * is checked again on every hit, and revocation is checked by the caller either way. Failed
+   * verifications are never remembered.
+   */
+  readonly #verified = new Map<string, VerifiedToken>();
+  readonly #verifiedCacheSize: number;
 
   constructor(options: AccessTokensOptions) {
     this.#options = Object.freeze({ ...options });
+    this.#verifiedCacheSize = options.verifiedCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
   }
 
   /** Signs an access token for a session. */
@@ -61,6 +82,8 @@ export class AccessTokens {
    * audience, expiry and the claims. Throws UNAUTHENTICATED (TOKEN_EXPIRED or TOKEN_INVALID).
    */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) return this.#recheck(token, cached);
     const { keys, clock, issuer, audience, ttlSeconds } = this.#options;
     try {
       const { payload } = await jwtVerify(
@@ -85,11 +108,34 @@ export class AccessTokens {
       if (payload.type !== 'access' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
         throw new UnauthenticatedError('TOKEN_INVALID');
       }
-      return { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000 };
+      const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000 };
+      this.#remember(token, { claims, issuedAt: payload.iat! * 1000 });
+      return claims;
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('TOKEN_EXPIRED');
       throw new UnauthenticatedError('TOKEN_INVALID');
     }
+  }
+
+  /** The time-dependent checks of jwtVerify, with the same tolerance, for a remembered token. */
+  #recheck(token: string, { claims, issuedAt }: VerifiedToken): AccessTokenClaims {
+    const now = this.#options.clock.now();
+    const tolerance = CLOCK_TOLERANCE_SECONDS * 1000;
+    if (now >= claims.expiresAt + tolerance || now - issuedAt > this.#options.ttlSeconds * 1000 + tolerance) {
+      this.#verified.delete(token);
+      throw new UnauthenticatedError('TOKEN_EXPIRED');
+    }
+    if (issuedAt > now + tolerance) throw new UnauthenticatedError('TOKEN_INVALID');
+    // Most recently used last, so that the eviction below takes the least recently used.
+    this.#verified.delete(token);
+    this.#verified.set(token, { claims, issuedAt });
+    return claims;
+  }
+
+  #remember(token: string, verified: VerifiedToken): void {
+    if (this.#verifiedCacheSize === 0) return;
+    this.#verified.set(token, verified);
+    if (this.#verified.size > this.#verifiedCacheSize) this.#verified.delete(this.#verified.keys().next().value!);
   }
 }

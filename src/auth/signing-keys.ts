@@ -112,7 +112,8 @@ export class SigningKeys {
     for (const row of rows) {
       if (row.algorithm !== 'EdDSA' && row.algorithm !== 'ES256') continue;
       const alg = row.algorithm as SigningAlgorithm;
-      const publicJwk = JSON.parse(row.public_jwk) as JWK;
+      // Filtered again on the way out: whatever the row holds, only public members are published.
+      const publicJwk = publicMembers(JSON.parse(row.public_jwk) as JWK);
       const key = (await importJWK(publicJwk, alg)) as CryptoKey;
       verification.set(row.kid, { kid: row.kid, algorithm: alg, key });
       published.push({ ...publicJwk, kid: row.kid, alg, use: 'sig' });

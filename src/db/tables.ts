@@ -50,9 +50,44 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+export interface PersonalAccessTokensTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 of the secret, hex; the secret itself is never stored. */
+  token_hash: string;
+  name: string;
+  /** JSON array of scope strings. */
+  scopes: string;
+  /** The secret's first characters, for display. */
+  prefix: string;
+  created_at: number;
+  expires_at: number | null;
+  /** Written at most once a minute per token and instance. */
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** What a deleted credential was: a session id, or the hash of a refresh or personal access token. */
+/**
+ * 'user' records the account itself, only for one access-token lifetime: so that an instance
+ * that missed the revocation broadcast can still end the account's open channels and drop its
+ * cached tokens (src/sessions/revocations.ts).
+ */
+export type DeletedCredentialKind = 'session' | 'refresh_token' | 'personal_access_token' | 'user';
+
+export interface DeletedCredentialsTable {
+  kind: DeletedCredentialKind;
+  credential_id: string;
+  deleted_at: number;
+  /** When the record is no longer needed (the credential would have expired); null: never. */
+  forget_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
+  personal_access_tokens: PersonalAccessTokensTable;
+  deleted_credentials: DeletedCredentialsTable;
 }

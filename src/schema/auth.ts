@@ -1,5 +1,6 @@
 import { parse as parseCookies } from 'cookie';
 import type { UserRow } from '../accounts/user-store.js';
+import { hashToken } from '../auth/opaque-token.js';
 import type { GatewayContext } from '../context.js';
 import { UnauthenticatedError } from '../errors.js';
 import { REFRESH_TOKEN_COOKIE } from '../sessions/auth-cookies.js';
@@ -104,8 +105,13 @@ builder.mutationField('refresh', (t) =>
       const delivery: Delivery = args.refreshToken == null ? 'COOKIE' : 'BODY';
       const presented = args.refreshToken ?? parseCookies(context.request.headers.get('cookie') ?? '')[REFRESH_TOKEN_COOKIE];
       if (presented === undefined || presented === '') throw new UnauthenticatedError('TOKEN_MISSING');
-      const { sessions, users } = context.services;
-      const grant = await sessions.rotate(presented, context.client.ip);
+      const { sessions, users, accountDeletions } = context.services;
+      const grant = await sessions.rotate(presented, context.client.ip).catch(async (error: unknown) => {
+        // A deleted account's refresh token is unknown now; say why instead of TOKEN_INVALID.
+        const invalid = error instanceof UnauthenticatedError && error.reason === 'TOKEN_INVALID';
+        if (invalid && (await accountDeletions.wasDeleted('refresh_token', hashToken(presented)))) throw new UnauthenticatedError('USER_NOT_FOUND');
+        throw error;
+      });
       const user = await users.findById(grant.session.user_id);
       if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
       return deliver(context, user, grant, delivery);

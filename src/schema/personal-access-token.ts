@@ -1,21 +1,11 @@
+import type { PersonalAccessTokenView } from '../auth/personal-access-tokens.js';
 import { builder } from './builder.js';
-
-// PLACEHOLDER until issue 3 lands: the contract's types, resolvers not yet built.
-interface PersonalAccessTokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  prefix: string;
-  createdAt: number;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-}
 
 const PersonalAccessTokenType = builder.objectRef<PersonalAccessTokenView>('PersonalAccessToken').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    scopes: t.exposeStringList('scopes'),
+    scopes: t.field({ type: ['String'], resolve: (p) => [...p.scopes] }),
     prefix: t.exposeString('prefix', { description: "The token's first characters, to recognise it by; never the secret." }),
     createdAt: t.field({ type: 'DateTime', resolve: (p) => p.createdAt }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (p) => p.expiresAt }),
@@ -44,27 +34,25 @@ builder.queryField('personalAccessTokens', (t) =>
   t.withAuth({ scope: 'tokens:read' }).field({
     type: [PersonalAccessTokenType],
     description: "The caller's personal access tokens that are not revoked, newest first.",
-    resolve: () => {
-      throw new Error('not implemented');
-    },
+    resolve: (_root, _args, { caller, services }) => services.personalAccessTokens.list(caller.userId),
   }),
 );
 
+// Creating and revoking tokens manage credentials: a session's own access token only, never a PAT.
 builder.mutationField('createPersonalAccessToken', (t) =>
   t.withAuth({ session: true }).field({
     type: CreatedPersonalAccessTokenType,
     args: { input: t.arg({ type: CreatePersonalAccessTokenInput, required: true }) },
-    resolve: () => {
-      throw new Error('not implemented');
-    },
+    resolve: (_root, { input }, { caller, services }) => services.personalAccessTokens.create(caller.userId, input),
   }),
 );
 
 builder.mutationField('revokePersonalAccessToken', (t) =>
   t.withAuth({ session: true }).boolean({
     args: { id: t.arg.id({ required: true }) },
-    resolve: () => {
-      throw new Error('not implemented');
+    resolve: async (_root, { id }, { caller, services }) => {
+      await services.personalAccessTokens.revoke(caller.userId, String(id));
+      return true;
     },
   }),
 );

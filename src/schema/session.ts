@@ -37,9 +37,10 @@ builder.mutationField('logoutAll', (t) =>
   t.withAuth({ session: true }).int({
     description: 'Revokes every session of the caller, the current one included. Returns how many.',
     resolve: async (_root, _args, { caller, services, responseCookies }) => {
-      const revoked = await services.sessions.revokeAllOfUser(caller.userId, 'LOGOUT_ALL');
+      const { liveCount } = await services.sessions.revokeAllOfUser(caller.userId, 'LOGOUT_ALL');
       responseCookies.push(...services.cookies.clear());
-      return revoked.length;
+      // The sessions `devices` listed; expired ones were revoked as well, but never shown.
+      return liveCount;
     },
   }),
 );
@@ -48,10 +49,9 @@ builder.mutationField('revokeDevice', (t) =>
   t.withAuth({ session: true }).boolean({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, { caller, services }) => {
-      const session = await services.sessions.findActive(String(id));
-      // Another user's session is answered exactly like a missing one: nothing leaks.
-      if (!session || session.user_id !== caller.userId) throw new NotFoundError('Session');
-      return services.sessions.revoke(session.id, 'REVOKED');
+      // Another user's session is answered exactly like a missing or revoked one: nothing leaks.
+      if (!(await services.sessions.revokeOwn(caller.userId, String(id), 'REVOKED'))) throw new NotFoundError('Session');
+      return true;
     },
   }),
 );

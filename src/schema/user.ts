@@ -11,12 +11,11 @@ export const UserType = builder.objectRef<UserRow>('User').implement({
 });
 
 builder.queryField('me', (t) =>
-  t.field({
+  t.withAuth({ scope: 'profile:read' }).field({
     type: UserType,
     description: 'The caller. UNAUTHENTICATED without a valid credential.',
-    authScopes: { scope: 'profile:read' },
     resolve: async (_root, _args, { caller, services }) => {
-      const user = await services.users.findById(caller!.userId);
+      const user = await services.users.findById(caller.userId);
       if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
       return user;
     },

@@ -5,6 +5,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { Database, SessionsTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
+import type { Revocation } from './revocations.js';
 
 export type SessionRow = Selectable<SessionsTable>;
 
@@ -20,13 +21,33 @@ export interface SessionStoreOptions {
   readonly sessionMaxLifetimeSeconds: number;
   readonly refreshReuseGraceSeconds: number;
   readonly rotation: boolean;
+  /**
+   * Told of every revocation, after the database has it, so that the sessions' access tokens
+   * are refused at once (Revocations.announce). Every revoking path here goes through it,
+   * refresh-token reuse included.
+   */
+  readonly onRevoked?: (revocation: Revocation) => Promise<void>;
 }
 
 export interface NewSession {
   readonly userId: string;
+  /**
+   * The password hash the sign-in was checked against. The session is only created while the
+   * account still has it: a sign-in that verified a password just replaced (changePassword) or
+   * an account just deleted must not outlive the revocation that came with it.
+   */
+  readonly passwordHash: string;
   readonly name: string;
   readonly userAgent: string | null;
   readonly ip: string | null;
+}
+
+/** What revokeAllOfUser revoked. */
+export interface RevokedSessionIds {
+  /** Every session revoked, expired ones included (an access token may outlive its session). */
+  readonly sessionIds: string[];
+  /** How many of them were live (unexpired): the ones `devices` showed. */
+  readonly liveCount: number;
 }
 
 /** A session with the refresh token the client now holds. */
@@ -56,8 +77,11 @@ export class SessionStore {
     this.#options = Object.freeze({ ...options });
   }
 
-  /** Starts a session and issues its first refresh token. */
-  async create(input: NewSession): Promise<SessionGrant> {
+  /**
+   * Starts a session and issues its first refresh token; undefined when the account is gone or
+   * its password is no longer `input.passwordHash`.
+   */
+  async create(input: NewSession): Promise<SessionGrant | undefined> {
     const { db, clock, refreshTokenTtlSeconds, sessionMaxLifetimeSeconds } = this.#options;
     const now = clock.now();
     const absoluteExpiresAt = now + sessionMaxLifetimeSeconds * 1000;
@@ -76,19 +100,34 @@ export class SessionStore {
       revoked_reason: null,
     };
     const refreshToken = generateOpaqueToken();
-    await db.transaction().execute(async (trx) => {
+    const created = await db.transaction().execute(async (trx) => {
+      // A write to the user's row, conditioned on the password checked, locks that row until
+      // commit. changePassword and deleteAccount write the row too, so on PostgreSQL they either
+      // wait for this session (and then revoke it) or make this condition fail; SQLite has one
+      // writer at a time anyway.
+      const locked = await trx
+        .updateTable('users')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', input.userId)
+        .where('password_hash', '=', input.passwordHash)
+        .executeTakeFirst();
+      if (Number(locked.numUpdatedRows) === 0) return false;
       await trx.insertInto('sessions').values(session).execute();
       await trx
         .insertInto('refresh_tokens')
         .values({ token_hash: hashToken(refreshToken), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
         .execute();
+      return true;
     });
-    return { session, refreshToken, refreshTokenExpiresAt: expiresAt };
+    return created ? { session, refreshToken, refreshTokenExpiresAt: expiresAt } : undefined;
   }
 
   /**
    * Exchanges a refresh token for its successor. Throws UNAUTHENTICATED: TOKEN_INVALID,
-   * TOKEN_EXPIRED, SESSION_REVOKED, or REFRESH_TOKEN_REUSED after revoking the session.
+   * TOKEN_EXPIRED, SESSION_REVOKED, or REFRESH_TOKEN_REUSED after revoking the session. Expiry
+   * is checked before reuse, so a rotated token is never needed past its expires_at; the
+   * retention purge (src/db/retention.ts) then deletes it, and a token it has deleted is
+   * TOKEN_INVALID, like one never issued.
    */
   async rotate(refreshToken: string, ip: string | null): Promise<SessionGrant> {
     const outcome = await this.#options.db.transaction().execute((trx) => this.#rotate(trx, hashToken(refreshToken), refreshToken, ip));
@@ -173,19 +212,6 @@ export class SessionStore {
       .execute();
   }
 
-  /** A live (unrevoked, unexpired) session by id. */
-  async findActive(sessionId: string): Promise<SessionRow | undefined> {
-    const now = this.#options.clock.now();
-    return this.#options.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id', '=', sessionId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where('absolute_expires_at', '>', now)
-      .executeTakeFirst();
-  }
-
   /** A user's live sessions, newest first. */
   async listActive(userId: string): Promise<SessionRow[]> {
     const now = this.#options.clock.now();
@@ -203,33 +229,50 @@ export class SessionStore {
 
   /** Revokes one session; false when it was already revoked or does not exist. */
   async revoke(sessionId: string, reason: RevocationReason): Promise<boolean> {
-    const result = await this.#options.db
+    return this.#revokeOne(sessionId, undefined, reason);
+  }
+
+  /**
+   * Revokes one of a user's own sessions; false when the user has no such unrevoked session,
+   * whether the id is unknown, already revoked or another user's. One conditional write, so
+   * the answer cannot change between a check and the revocation.
+   */
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
+    return this.#revokeOne(sessionId, userId, reason);
+  }
+
+  async #revokeOne(sessionId: string, ownerId: string | undefined, reason: RevocationReason): Promise<boolean> {
+    let query = this.#options.db
       .updateTable('sessions')
       .set({ revoked_at: this.#options.clock.now(), revoked_reason: reason })
       .where('id', '=', sessionId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+      .where('revoked_at', 'is', null);
+    if (ownerId !== undefined) query = query.where('user_id', '=', ownerId);
+    const revoked = await query.returning('user_id').executeTakeFirst();
+    if (!revoked) return false;
+    await this.#options.onRevoked?.({ userId: revoked.user_id, sessionIds: [sessionId] });
+    return true;
   }
 
-  /** Revokes a user's live sessions, optionally sparing one; returns the ids revoked. */
-  async revokeAllOfUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
-    const { db, clock } = this.#options;
-    return db.transaction().execute(async (trx) => {
-      let query = trx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null);
-      if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId);
-      const ids = (await query.execute()).map((row) => row.id);
-      if (ids.length > 0) {
-        await trx.updateTable('sessions').set({ revoked_at: clock.now(), revoked_reason: reason }).where('id', 'in', ids).execute();
-      }
-      return ids;
-    });
+  /**
+   * Revokes every unrevoked session of a user, optionally sparing one. Expired sessions are
+   * revoked too: an access token issued just before a session's absolute expiry outlives it.
+   */
+  async revokeAllOfUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<RevokedSessionIds> {
+    const { db, clock, onRevoked } = this.#options;
+    const now = clock.now();
+    let query = db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId);
+    const rows = await query.returning(['id', 'expires_at', 'absolute_expires_at']).execute();
+    const sessionIds = rows.map((row) => row.id);
+    if (sessionIds.length > 0) await onRevoked?.({ userId, sessionIds });
+    return { sessionIds, liveCount: rows.filter((row) => row.expires_at > now && row.absolute_expires_at > now).length };
   }
 
-  /** Ids of sessions revoked at or after a time: what a fresh instance must refuse at once. */
-  async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
-    const rows = await this.#options.db.selectFrom('sessions').select(['id', 'revoked_at']).where('revoked_at', '>=', since).execute();
-    return rows.map((row) => ({ id: row.id, revokedAt: row.revoked_at! }));
+  /** Sessions revoked at or after a time: what a fresh instance must refuse at once. */
+  async revokedSince(since: number): Promise<{ id: string; userId: string; revokedAt: number }[]> {
+    const rows = await this.#options.db.selectFrom('sessions').select(['id', 'user_id', 'revoked_at']).where('revoked_at', '>=', since).execute();
+    return rows.map((row) => ({ id: row.id, userId: row.user_id, revokedAt: row.revoked_at! }));
   }
 }
 
@@ -271,11 +314,12 @@ async function touchSession(
   ip: string | null,
   refreshToken: string,
 ): Promise<SessionGrant> {
-  await trx
+  // RETURNING (SQLite 3.35+, PostgreSQL): the updated row without a second statement.
+  const session = await trx
     .updateTable('sessions')
     .set({ last_used_at: now, expires_at: expiresAt, ...(ip !== null ? { ip } : {}) })
     .where('id', '=', sessionId)
-    .execute();
-  const session = await trx.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirstOrThrow();
+    .returningAll()
+    .executeTakeFirstOrThrow();
   return { session, refreshToken, refreshTokenExpiresAt: expiresAt };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -6,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
+import { attachWebSocketEndpoint } from '../../src/realtime/websocket-server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -24,6 +26,8 @@ export interface TestGateway {
   readonly origin: string;
   /** The GraphQL endpoint's URL. */
   readonly url: string;
+  /** The GraphQL endpoint's WebSocket URL. */
+  readonly wsUrl: string;
   readonly clock: ManualClock;
   readonly config: Config;
   readonly services: Services;
@@ -58,13 +62,25 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     PORT: '0',
     DATABASE_URL: database.url,
     JWT_ISSUER: 'http://gateway.test',
+    // With TEST_REDIS_URL the suite runs as a scaled-out deployment would, each gateway under
+    // its own key prefix so that test files running side by side do not share rate limits.
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `test-${randomUUID()}:` } : {}),
     ...options.env,
   });
-  const handle = connectDatabase(config.databaseUrl);
-  await migrateToLatest(handle.db);
-  const services = await createServices({ config, db: handle.db, clock, logger });
+  const handle = connectDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  let services: Services;
+  try {
+    await migrateToLatest(handle.db);
+    services = await createServices({ config, db: handle.db, clock, logger });
+  } catch (error) {
+    // A gateway that never started must not leave its database (a PostgreSQL schema) behind.
+    await handle.close();
+    if (!options.database) await database.drop();
+    throw error;
+  }
   const gateway = createGateway(services);
   const server = createServer(gateway);
+  const websocket = attachWebSocketEndpoint(server, gateway, services);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
@@ -72,6 +88,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return {
     origin,
     url: `${origin}${config.graphqlPath}`,
+    wsUrl: `ws://127.0.0.1:${port}${config.graphqlPath}`,
     clock,
     config,
     services,
@@ -83,6 +100,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async close({ keepDatabase = false } = {}) {
       if (closed) return;
       closed = true;
+      await websocket.close();
+      await services.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.dispose();

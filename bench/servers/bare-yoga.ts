@@ -1,0 +1,23 @@
+/**
+ * The ceiling: graphql-yoga with nothing on it (the gateway's Yoga version, node:http, the same
+ * machine), answering `{ __typename }`. Whatever the gateway adds costs relative to this.
+ * Prints `{"ready":true,"port":N}` once listening on a loopback port the OS picked.
+ */
+import { createServer } from 'node:http';
+import { createSchema, createYoga } from 'graphql-yoga';
+
+const yoga = createYoga({
+  schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
+  graphiql: false,
+  landingPage: false,
+});
+const server = createServer(yoga);
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`${JSON.stringify({ ready: true, port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+});
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+});

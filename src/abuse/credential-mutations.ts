@@ -1,0 +1,65 @@
+import { type DocumentNode, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
+
+/** The mutations that check a password or a refresh token: the ones worth guessing through. */
+export const CREDENTIAL_MUTATIONS: ReadonlySet<string> = new Set(['register', 'login', 'refresh', 'changePassword', 'deleteAccount']);
+
+/** The credential mutation fields an operation selects. */
+export interface CredentialMutationTally {
+  /** How many times credential mutation fields occur (aliases and repetitions each count). */
+  readonly count: number;
+  /** Which credential mutations occur. */
+  readonly names: ReadonlySet<string>;
+}
+
+const NONE: CredentialMutationTally = Object.freeze({ count: 0, names: new Set<string>() });
+
+/**
+ * Tallies the credential mutation fields of the operation to execute: every occurrence, under an
+ * alias, repeated, or inside fragments and inline fragments. Fields under @skip or @include
+ * count whatever the condition: the tally may be higher than what runs, never lower. Nothing
+ * for queries and subscriptions.
+ */
+export function tallyCredentialMutations(document: DocumentNode, operationName?: string | null): CredentialMutationTally {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'mutation') return NONE;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  // Each fragment is tallied once: a fragment spread twice in each of many nested fragments
+  // would otherwise cost an exponential walk.
+  const tallied = new Map<string, CredentialMutationTally>();
+
+  const tally = (selectionSet: SelectionSetNode): CredentialMutationTally => {
+    let count = 0;
+    const names = new Set<string>();
+    const add = (part: CredentialMutationTally) => {
+      count += part.count;
+      for (const name of part.names) names.add(name);
+    };
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (CREDENTIAL_MUTATIONS.has(selection.name.value)) add({ count: 1, names: new Set([selection.name.value]) });
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        add(tally(selection.selectionSet));
+      } else {
+        add(fragmentTally(selection.name.value));
+      }
+    }
+    return { count, names };
+  };
+
+  const fragmentTally = (name: string): CredentialMutationTally => {
+    const known = tallied.get(name);
+    if (known) return known;
+    const fragment = fragments.get(name);
+    // Validation refuses fragment cycles before execution; marking the fragment first only keeps
+    // a document that skipped validation from looping.
+    tallied.set(name, NONE);
+    const result = fragment ? tally(fragment.selectionSet) : NONE;
+    tallied.set(name, result);
+    return result;
+  };
+
+  return tally(operation.selectionSet);
+}

@@ -1,0 +1,30 @@
+import type { Clock } from '../clock.js';
+import type { Revocations } from '../sessions/revocations.js';
+import type { LiveConnections } from './live-connections.js';
+import type { SessionEvents } from './session-events.js';
+
+export interface RealtimeRevocationsOptions {
+  readonly revocations: Revocations;
+  readonly live: LiveConnections;
+  readonly sessionEvents: SessionEvents;
+  readonly clock: Clock;
+}
+
+/**
+ * Makes every revocation visible in realtime: a REVOKED event for each revoked session, then
+ * the end of the channels that relied on what was revoked (LiveConnections lets a revoked
+ * session's channel send its own REVOKED event first). Returns the function that stops it.
+ *
+ * Events are published by the instance that made the revocation only: sessionEvents already
+ * reaches every instance, and each instance hears the revocation itself to end its own
+ * channels.
+ */
+export function endChannelsOnRevocation({ revocations, live, sessionEvents, clock }: RealtimeRevocationsOptions): () => void {
+  return revocations.onRevoked((revocation, origin) => {
+    if (origin === 'local') {
+      const at = clock.now();
+      for (const sessionId of revocation.sessionIds ?? []) sessionEvents.publish(revocation.userId, { kind: 'REVOKED', sessionId, at });
+    }
+    live.revoke(revocation);
+  });
+}

@@ -1,0 +1,79 @@
+import { Repeater } from 'graphql-yoga';
+import type { Caller } from '../auth/caller.js';
+import { credentialSourcesOf, type GatewayContext } from '../context.js';
+import { RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { confirmCredential } from './confirm-credential.js';
+import type { LiveConnection } from './live-connections.js';
+import type { SessionEvent } from './session-events.js';
+
+/**
+ * Events a stream holds for a client that does not read them. Beyond this the newest are
+ * dropped (and logged) instead of queueing without bound; the client can read `devices`.
+ */
+export const MAX_UNDELIVERED_SESSION_EVENTS = 100;
+
+/** How long an SSE client over the connection limit is told to wait, in seconds. */
+const CONNECTION_LIMIT_RETRY_AFTER_SECONDS = 60;
+
+interface StreamContext extends GatewayContext {
+  readonly caller: Caller;
+}
+
+/**
+ * The caller's session events until the channel ends. Over WebSocket the connection was
+ * registered with LiveConnections when it was opened, and ending it closes the socket with
+ * 4401. An SSE stream registers itself and ends with the UNAUTHENTICATED error that says why
+ * (TOKEN_EXPIRED, SESSION_REVOKED, USER_NOT_FOUND). A channel whose own session is revoked is
+ * sent that REVOKED event first, and ended when the transport asks for the next one, that is
+ * once the event is out.
+ *
+ * A Repeater rather than an async generator: a generator waiting for the next event cannot
+ * run its cleanup when the transport returns it, so every closed stream would keep its
+ * listener (and an SSE stream its connection slot) until the user's next event.
+ */
+export function sessionEventStream(context: StreamContext): Repeater<SessionEvent> {
+  const { caller, services, websocket, request } = context;
+  const { live, sessionEvents, logger } = services;
+  return new Repeater<SessionEvent>(async (push, stop) => {
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    const connection: LiveConnection = websocket?.connection ?? { caller, end: (reason) => stop(new UnauthenticatedError(reason)) };
+
+    let undelivered = 0;
+    let dropping = false;
+    const stopListening = sessionEvents.listen(caller.userId, (event) => {
+      if (undelivered >= MAX_UNDELIVERED_SESSION_EVENTS) {
+        if (!dropping) logger.warn({ userId: caller.userId }, 'session event stream not read; dropping events');
+        dropping = true;
+        return;
+      }
+      undelivered++;
+      // Settles when the transport asks for the next event, that is once this one is out.
+      void push(event).then(() => {
+        undelivered--;
+        dropping = false;
+        if (!stopped && event.kind === 'REVOKED' && caller.kind === 'session' && event.sessionId === caller.sessionId) {
+          live.endRevoked(connection);
+        }
+      });
+    });
+
+    try {
+      if (!websocket) {
+        if (!live.add(connection)) {
+          stop(new RateLimitedError(CONNECTION_LIMIT_RETRY_AFTER_SECONDS, 'Too many connections for this account'));
+        } else {
+          try {
+            await confirmCredential(services, credentialSourcesOf(request), caller);
+          } catch (error) {
+            stop(error);
+          }
+        }
+      }
+      await stop;
+    } finally {
+      stopListening();
+      if (!websocket) live.remove(connection);
+    }
+  });
+}

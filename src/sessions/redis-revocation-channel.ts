@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Revocation, RevocationChannel } from './revocations.js';
+
+export interface RedisRevocationChannelOptions {
+  /** The connection that publishes. */
+  readonly commands: Redis;
+  /** A connection in subscriber mode (it may carry other subscriptions too). */
+  readonly subscriber: Redis;
+  /** The Redis channel's name; instances that share it share their revocations. */
+  readonly channel: string;
+  readonly logger: Logger;
+}
+
+/** What travels on the channel: the revocation and who sent it, so an instance skips its own. */
+interface Envelope {
+  readonly from: string;
+  readonly revocation: Revocation;
+}
+
+/**
+ * Revocations between gateway instances over Redis pub/sub. Pub/sub delivers only to those
+ * listening at the moment of publishing, so an instance that was cut off misses what was said
+ * meanwhile; it reports the outage through onConnectivityChange, and Revocations reads the
+ * database instead (polling while down, and once more on reconnecting).
+ */
+export class RedisRevocationChannel implements RevocationChannel {
+  readonly #options: RedisRevocationChannelOptions;
+  readonly #instanceId = randomUUID();
+
+  constructor(options: RedisRevocationChannelOptions) {
+    this.#options = Object.freeze({ ...options });
+  }
+
+  async publish(revocation: Revocation): Promise<void> {
+    const envelope: Envelope = { from: this.#instanceId, revocation };
+    await this.#options.commands.publish(this.#options.channel, JSON.stringify(envelope));
+  }
+
+  subscribe(listener: (revocation: Revocation) => void): () => void {
+    const { subscriber, channel, logger } = this.#options;
+    const onMessage = (from: string, message: string) => {
+      if (from !== channel) return;
+      const envelope = parseEnvelope(message);
+      if (envelope === undefined) {
+        logger.warn({ channel }, 'malformed revocation message ignored');
+        return;
+      }
+      if (envelope.from !== this.#instanceId) listener(envelope.revocation);
+    };
+    subscriber.on('message', onMessage);
+    // Rejects only when the connection is closed for good; ioredis resubscribes after reconnects.
+    subscriber.subscribe(channel).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'revocation channel subscribe failed'));
+    return () => {
+      subscriber.off('message', onMessage);
+      subscriber.unsubscribe(channel).catch(() => {});
+    };
+  }
+
+  /**
+   * Reports when the subscriber connection is lost (false) and when it is subscribed again
+   * (true). "Again" waits for the re-subscription itself: messages published between the
+   * reconnect and the SUBSCRIBE would otherwise fall into the gap unseen.
+   */
+  onConnectivityChange(listener: (connected: boolean) => void): () => void {
+    const { subscriber, channel } = this.#options;
+    // Not known to be down: a start while Redis is unreachable reports false at the first failed connect.
+    let connected = true;
+    const onDown = () => {
+      if (!connected) return;
+      connected = false;
+      listener(false);
+    };
+    const onReady = () => {
+      subscriber.subscribe(channel).then(
+        () => {
+          if (connected) return;
+          connected = true;
+          listener(true);
+        },
+        () => {},
+      );
+    };
+    subscriber.on('close', onDown);
+    subscriber.on('ready', onReady);
+    return () => {
+      subscriber.off('close', onDown);
+      subscriber.off('ready', onReady);
+    };
+  }
+}
+
+function parseEnvelope(message: string): Envelope | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { from, revocation } = value as Partial<Envelope>;
+  if (typeof from !== 'string' || typeof revocation !== 'object' || revocation === null) return undefined;
+  const { userId, sessionIds, tokenIds, userDeleted } = revocation;
+  if (typeof userId !== 'string') return undefined;
+  if (!isStringList(sessionIds) || !isStringList(tokenIds)) return undefined;
+  if (userDeleted !== undefined && typeof userDeleted !== 'boolean') return undefined;
+  return { from, revocation: { userId, sessionIds, tokenIds, userDeleted } };
+}
+
+function isStringList(value: unknown): value is readonly string[] | undefined {
+  return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+}
