@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Accounts, type PasswordAttempts } from '../src/accounts/accounts.js';
 import { PersonalAccessTokenCache } from '../src/auth/personal-access-token-cache.js';
@@ -7,6 +8,7 @@ import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
   DeleteAccountDocument,
+  LoginDocument,
   LogoutDocument,
   MeDocument,
   RefreshDocument,
@@ -73,6 +75,31 @@ describe('changePassword', () => {
       [phone.sessionId]: 'PASSWORD_CHANGED',
       [tablet.sessionId]: 'PASSWORD_CHANGED',
     });
+  });
+
+  it('stores no new password when the other sessions cannot be revoked with it', async () => {
+    const gateway = await start();
+    const laptop = await signIn(gateway, 'alice', true);
+    const phone = await signIn(gateway, 'alice');
+    const { db, dialect } = gateway.handle;
+    // A real fault inside the database, at the revocation, after the new hash was written.
+    if (dialect === 'sqlite') {
+      await sql`CREATE TRIGGER refuse_session_updates BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'sessions are read-only'); END`.execute(db);
+    } else {
+      await sql`CREATE FUNCTION refuse_session_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'sessions are read-only'; END $$`.execute(db);
+      await sql`CREATE TRIGGER refuse_session_updates BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_updates()`.execute(db);
+    }
+
+    const response = await laptop.client.request(ChangePasswordDocument, { currentPassword: password, newPassword });
+    expect(errorCode(response)).toBe('INTERNAL');
+    expect(JSON.stringify(response.errors)).not.toContain('read-only');
+    await sql`DROP TRIGGER refuse_session_updates${sql.raw(dialect === 'sqlite' ? '' : ' ON sessions')}`.execute(db);
+
+    // Nothing changed: the old password still signs in, the new one does not, the phone is live.
+    expect((await phone.client.request(MeDocument)).errors).toBeUndefined();
+    await expect(signIn(gateway, 'alice')).resolves.toMatchObject({ userId: laptop.userId });
+    const withNew = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'alice', password: newPassword } });
+    expect(errorCode(withNew)).toBe('INVALID_CREDENTIALS');
   });
 
   it('changes nothing with a wrong current password', async () => {

@@ -145,9 +145,11 @@ export class Accounts {
     const { users, sessions, hasher, clock } = this.#options;
     const user = await this.#checkOwnPassword(userId, currentPassword);
     const password = normalizePassword(newPassword, 'newPassword');
-    await users.setPasswordHash(user.id, await hasher.hash(password), clock.now());
-    // The store announces the revocation: the other sessions' access tokens fail from now on.
-    await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId);
+    const hash = await hasher.hash(password);
+    // One transaction, so a failure cannot leave the new password stored and the other
+    // sessions (perhaps an intruder's) live. The store announces the revocation after commit:
+    // the other sessions' access tokens fail from then on.
+    await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId, (trx) => users.setPasswordHash(user.id, hash, clock.now(), trx));
   }
 
   /** Deletes the account after checking its password; sessions and tokens go with it. */

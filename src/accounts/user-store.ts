@@ -55,8 +55,9 @@ export class UserStore {
     }
   }
 
-  async setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
-    await this.#db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+  /** Stores a new password hash; `executor` is the transaction it belongs to, if any. */
+  async setPasswordHash(id: string, passwordHash: string, now: number, executor: Kysely<Database> = this.#db): Promise<void> {
+    await executor.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
   }
 
   /**

@@ -257,13 +257,23 @@ export class SessionStore {
   /**
    * Revokes every unrevoked session of a user, optionally sparing one. Expired sessions are
    * revoked too: an access token issued just before a session's absolute expiry outlives it.
+   * `alongside` is a write that stands or falls with the revocation, in the same transaction
+   * and before it: a new password must never be stored while the sessions it ends stay live.
    */
-  async revokeAllOfUser(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<RevokedSessionIds> {
+  async revokeAllOfUser(
+    userId: string,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+    alongside?: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<RevokedSessionIds> {
     const { db, clock, onRevoked } = this.#options;
     const now = clock.now();
-    let query = db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
-    if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId);
-    const rows = await query.returning(['id', 'expires_at', 'absolute_expires_at']).execute();
+    const rows = await db.transaction().execute(async (trx) => {
+      await alongside?.(trx);
+      let query = trx.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId);
+      return query.returning(['id', 'expires_at', 'absolute_expires_at']).execute();
+    });
     const sessionIds = rows.map((row) => row.id);
     if (sessionIds.length > 0) await onRevoked?.({ userId, sessionIds });
     return { sessionIds, liveCount: rows.filter((row) => row.expires_at > now && row.absolute_expires_at > now).length };
