@@ -133,6 +133,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
   const sessionEvents = new SessionEvents({
     logger,
     eventTarget: redis ? createRedisEventTarget({ publishClient: safePublisher(redis.commands, logger), subscribeClient: safeSubscriber(redis.subscriber, logger) }) : undefined,
+    topicPrefix: redis ? config.redisKeyPrefix : '',
   });
   const stopEndingRevokedChannels = endChannelsOnRevocation({ revocations, live, sessionEvents, clock });
   const passwords = new PasswordHasher(config.argon2);

@@ -332,6 +332,7 @@ describe('per-IP token buckets in memory', () => {
   });
 });
 
+if (!process.env.TEST_REDIS_URL) console.warn('per-IP token buckets in Redis SKIPPED: set TEST_REDIS_URL to run them');
 describe.skipIf(!process.env.TEST_REDIS_URL)('per-IP token buckets in Redis', () => {
   const spec: TokenBucketSpec = { keyPrefix: 'rl:credentials', ratePerSecond: 5, burst: 10 };
   const connections: Redis[] = [];

@@ -20,7 +20,8 @@ const TOPIC = 'session-events';
  */
 export const USER_FEED_BUFFER_EVENTS = 4096;
 
-export type SessionEventTopics = { [TOPIC]: [userId: string, event: SessionEvent] };
+/** One topic, named `${topicPrefix}session-events`; Yoga adds `:${userId}` to it. */
+export type SessionEventTopics = Record<string, [userId: string, event: SessionEvent]>;
 
 export type SessionEventListener = (event: SessionEvent) => void;
 
@@ -28,6 +29,8 @@ export interface SessionEventsOptions {
   readonly logger: Logger;
   /** Where events travel: this process by default; a shared target (Redis) spans instances. */
   readonly eventTarget?: PubSubEventTarget<SessionEventTopics>;
+  /** Set before the topic's name: the deployment's REDIS_KEY_PREFIX when the target is shared. */
+  readonly topicPrefix?: string;
 }
 
 interface UserFeed {
@@ -50,16 +53,18 @@ export class SessionEvents {
   readonly #pubsub: PubSub<SessionEventTopics>;
   readonly #eventTarget: PubSubEventTarget<SessionEventTopics>;
   readonly #logger: Logger;
+  readonly #topic: string;
   readonly #feeds = new Map<string, UserFeed>();
 
-  constructor({ logger, eventTarget = new EventTarget() as PubSubEventTarget<SessionEventTopics> }: SessionEventsOptions) {
+  constructor({ logger, eventTarget = new EventTarget() as PubSubEventTarget<SessionEventTopics>, topicPrefix = '' }: SessionEventsOptions) {
     this.#logger = logger;
+    this.#topic = `${topicPrefix}${TOPIC}`;
     this.#eventTarget = eventTarget;
     this.#pubsub = createPubSub<SessionEventTopics>({ eventTarget });
   }
 
   publish(userId: string, event: SessionEvent): void {
-    this.#pubsub.publish(TOPIC, userId, event);
+    this.#pubsub.publish(this.#topic, userId, event);
   }
 
   /**
@@ -100,7 +105,7 @@ export class SessionEvents {
     // A pubsub of its own over the same event target, for a buffer of its own: Yoga applies
     // repeaterBuffer to every subscription of a pubsub, and a buffer must not be shared.
     const pubsub = createPubSub<SessionEventTopics>({ eventTarget: this.#eventTarget, repeaterBuffer: new SlidingBuffer(USER_FEED_BUFFER_EVENTS) });
-    const feed: UserFeed = { source: pubsub.subscribe(TOPIC, userId), listeners: new Set() };
+    const feed: UserFeed = { source: pubsub.subscribe(this.#topic, userId), listeners: new Set() };
     this.#feeds.set(userId, feed);
     void this.#pump(feed);
     return feed;
