@@ -6,10 +6,12 @@ import { redactUrl } from '../logger.js';
 export function useRequestLog(logger: Logger, now: () => number = () => performance.now()): Plugin {
   const started = new WeakMap<Request, number>();
   return {
+    // Below info (LOG_LEVEL=warn) nothing is written, so nothing is measured or formatted.
     onRequest({ request }) {
-      started.set(request, now());
+      if (logger.isLevelEnabled('info')) started.set(request, now());
     },
     onResponse({ request, response }) {
+      if (!logger.isLevelEnabled('info')) return;
       const start = started.get(request);
       logger.info(
         {
