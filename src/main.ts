@@ -14,6 +14,7 @@ const logger = createLogger(config.logLevel);
 const database = connectDatabase(config.databaseUrl, {
   sqliteSynchronous: config.sqliteSynchronous,
   onConnectionError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost; the pool reconnects'),
+  onCheckpointError: (error) => logger.warn({ err: { message: error.message } }, 'background WAL checkpoint failed'),
 });
 await migrateToLatest(database.db);
 const services = await createServices({ config, db: database.db, clock: systemClock, logger });

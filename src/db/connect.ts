@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { withCachedStatements } from './cached-statements.js';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 import { DEFAULT_SQLITE_SYNCHRONOUS, type SqliteSynchronous } from '../config.js';
 import type { Database } from './tables.js';
 
@@ -18,6 +19,8 @@ export interface ConnectOptions {
    * one; this is for the log.
    */
   readonly onConnectionError?: (error: Error) => void;
+  /** Told when the background WAL checkpoint of an SQLite file fails (see wal-checkpointer.ts). */
+  readonly onCheckpointError?: (error: Error) => void;
 }
 
 export interface DatabaseHandle {
@@ -38,7 +41,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   throw new Error('DATABASE_URL: must start with sqlite: or postgres://');
 }
 
-function connectSqlite(path: string, { sqliteSynchronous = DEFAULT_SQLITE_SYNCHRONOUS }: ConnectOptions): DatabaseHandle {
+function connectSqlite(path: string, { sqliteSynchronous = DEFAULT_SQLITE_SYNCHRONOUS, onCheckpointError = () => {} }: ConnectOptions): DatabaseHandle {
   if (path === '') throw new Error('DATABASE_URL: sqlite: needs a file path or :memory:');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
@@ -50,7 +53,18 @@ function connectSqlite(path: string, { sqliteSynchronous = DEFAULT_SQLITE_SYNCHR
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withCachedStatements(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  if (path === ':memory:') return { db, dialect: 'sqlite', close: () => db.destroy() };
+  // Checkpoints off the event loop; this connection only checkpoints should the worker fall behind.
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = startWalCheckpointer(path, onCheckpointError);
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await checkpointer.stop();
+      await db.destroy();
+    },
+  };
 }
 
 function connectPostgres(url: string, { onConnectionError = () => {} }: ConnectOptions): DatabaseHandle {

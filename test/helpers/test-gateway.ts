@@ -67,7 +67,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `test-${randomUUID()}:` } : {}),
     ...options.env,
   });
-  const handle = connectDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const handle = connectDatabase(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    onCheckpointError: (error) => logger.warn({ err: { message: error.message } }, 'background WAL checkpoint failed'),
+  });
   let services: Services;
   try {
     await migrateToLatest(handle.db);
