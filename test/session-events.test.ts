@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SessionEvent, SessionEvents } from '../src/realtime/session-events.js';
 import { connectRedis, type RedisConnections, safePublisher, safeSubscriber } from '../src/redis.js';
+import { until } from './helpers/until.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl) console.warn('session-events Redis tests SKIPPED: set TEST_REDIS_URL to run them');
@@ -49,19 +50,13 @@ describe.skipIf(!redisUrl)('session events over a shared Redis', () => {
     a2.listen(userId, (event) => heard.a2.push(event));
     b.listen(userId, (event) => heard.b.push(event));
     const channels = async () => (await publisher.commands.pubsub('CHANNELS', `*${userId}`)) as string[];
-    for (let i = 0; (await channels()).length < 2; i++) {
-      if (i > 100) throw new Error('the instances never subscribed');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(async () => (await channels()).length === 2, 'both deployments to subscribe');
     expect((await channels()).sort()).toEqual([`${deploymentA}session-events:${userId}`, `${deploymentB}session-events:${userId}`].sort());
 
     a1.publish(userId, { kind: 'SIGNED_IN', sessionId: 'in deployment A', at: 1 });
     // Published after A's event on the same connection, so delivered after it, had A's reached B.
     b.publish(userId, { kind: 'SIGNED_IN', sessionId: 'in deployment B', at: 2 });
-    for (let i = 0; heard.a2.length === 0 || heard.b.length === 0; i++) {
-      if (i > 200) throw new Error('an event never arrived');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(() => heard.a2.length > 0 && heard.b.length > 0, 'both events to arrive');
     expect(heard.a2.map((event) => event.sessionId)).toEqual(['in deployment A']);
     expect(heard.b.map((event) => event.sessionId)).toEqual(['in deployment B']);
   });

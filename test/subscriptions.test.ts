@@ -17,6 +17,7 @@ import {
 import { MAX_UNDELIVERED_SESSION_EVENTS, sessionEventStream } from '../src/realtime/session-event-stream.js';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../src/realtime/websocket-server.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
+import { until } from './helpers/until.js';
 import {
   collect,
   openSseStream,
@@ -84,15 +85,6 @@ function as(accessToken: string): GraphQLClient {
 async function createPat(accessToken: string, scopes = ['sessions:read'], expiresInDays?: number) {
   const created = await as(accessToken).request(CreatePersonalAccessTokenDocument, { input: { name: 'stream', scopes, expiresInDays } });
   return created.data!.createPersonalAccessToken;
-}
-
-/** Waits for a condition on the gateway's state, so that no test sleeps for a fixed time. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Waits until the gateway holds this many sessionEvents listeners for a user. */
