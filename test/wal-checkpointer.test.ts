@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { FALLBACK_AUTOCHECKPOINT_PAGES } from '../src/db/wal-checkpointer.js';
+import { until } from './helpers/until.js';
 
 // SQLite only, whatever TEST_DATABASE_URL says: the checkpointer is part of the SQLite driver.
 describe('background WAL checkpoints (SQLite)', () => {
@@ -24,14 +27,6 @@ describe('background WAL checkpoints (SQLite)', () => {
     handles.push(handle);
     await migrateToLatest(handle.db);
     return { handle, path, errors };
-  }
-
-  async function until(condition: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
   }
 
   /**
@@ -77,5 +72,20 @@ describe('background WAL checkpoints (SQLite)', () => {
     const reopened = connectDatabase(`sqlite:${path}`);
     handles.push(reopened);
     expect(await reopened.db.selectFrom('users').select('username').where('id', '=', 'user-7').execute()).toEqual([{ username: 'user7' }]);
+  });
+
+  it('keeps a process with nothing else to do alive until close() has finished', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-wal-'));
+    dirs.push(dir);
+    // The worker does not hold the process open while it runs; a script whose last work is
+    // `await close()` (npm run migrate, a seeding script) must still get past it.
+    const connect = pathToFileURL(resolve('src/db/connect.ts')).href;
+    const script = `import { connectDatabase } from ${JSON.stringify(connect)};
+      const handle = connectDatabase(${JSON.stringify(`sqlite:${join(dir, 'gateway.sqlite')}`)});
+      await handle.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+      await handle.close();
+      console.log('closed');`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect({ status: child.status, stdout: child.stdout.trim() }).toEqual({ status: 0, stdout: 'closed' });
   });
 });

@@ -18,11 +18,16 @@ const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.path, { fileMustExist: true });
 // PASSIVE neither takes the writer's lock nor waits for it: the gateway's writes go on meanwhile.
 db.pragma('busy_timeout = 0');
+// A failure is reported once, not ten times a second, until a checkpoint succeeds again.
+let failing = false;
 const timer = setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    failing = false;
   } catch (error) {
-    if (error.code !== 'SQLITE_BUSY') parentPort.postMessage(String(error.message));
+    if (error.code === 'SQLITE_BUSY') return;
+    if (!failing) parentPort.postMessage(String(error.message));
+    failing = true;
   }
 }, workerData.intervalMs);
 parentPort.once('message', () => {
@@ -62,6 +67,9 @@ export function startWalCheckpointer(path: string, onError: (error: Error) => vo
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     stop() {
+      // Referenced again while it stops: a process with nothing else to do would otherwise
+      // exit in the middle of an awaited close(), skipping whatever followed it.
+      worker.ref();
       worker.postMessage('stop');
       return exited;
     },
