@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Accounts, type PasswordAttempts } from '../src/accounts/accounts.js';
@@ -14,7 +13,7 @@ import {
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
 } from '../src/client/operations.js';
-import { createLogger } from '../src/logger.js';
+import { capturedLogger } from './helpers/captured-logger.js';
 import { InProcessRevocationHub, type Revocation, type RevocationChannel, type RevocationOrigin, Revocations } from '../src/sessions/revocations.js';
 import { REVOCATION_MARGIN_MS, RevokedSessions } from '../src/sessions/revoked-sessions.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
@@ -332,7 +331,7 @@ describe('Revocations across instances', () => {
     const clock = new ManualClock(START);
     const revokedSessions = new RevokedSessions({ clock, accessTokenTtlSeconds: 900 });
     const cache = new PersonalAccessTokenCache({ clock });
-    const logger = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const { logger } = capturedLogger('debug', lines);
     const revocations = new Revocations({ revokedSessions, personalAccessTokenCache: cache, channel, logger, clock, loadRevokedSince: async () => [] });
     const heard: [Revocation, RevocationOrigin][] = [];
     revocations.onRevoked((revocation, origin) => heard.push([revocation, origin]));

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { decodeProtectedHeader } from 'jose';
 import { Cookie } from 'tough-cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import {
   RefreshDocument,
   RegisterDocument,
 } from '../src/client/operations.js';
-import { createLogger } from '../src/logger.js';
+import { capturedLogger } from './helpers/captured-logger.js';
 import { GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -142,16 +141,7 @@ describe('secrets at rest and in logs', () => {
 
 describe('logger redaction', () => {
   it('censors credentials wherever a log object carries them', () => {
-    const written: string[] = [];
-    const logger = createLogger(
-      'info',
-      new Writable({
-        write(chunk, _encoding, callback) {
-          written.push(String(chunk));
-          callback();
-        },
-      }),
-    );
+    const { logger, lines: written } = capturedLogger('info');
     logger.info(
       {
         req: { headers: { authorization: 'Bearer header-secret', cookie: 'refreshToken=cookie-secret' } },

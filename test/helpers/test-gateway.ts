@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logger.js';
 import { attachWebSocketEndpoint } from '../../src/realtime/websocket-server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { createServices, type Services } from '../../src/services.js';
+import { capturedLogger } from './captured-logger.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestGatewayOptions {
@@ -47,16 +46,7 @@ export interface TestGateway {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = options.database ?? (await createTestDatabase());
   const clock = new ManualClock(options.now ?? new Date());
-  const logs: string[] = [];
-  const logger = createLogger(
-    'debug',
-    new Writable({
-      write(chunk, _encoding, callback) {
-        logs.push(String(chunk));
-        callback();
-      },
-    }),
-  );
+  const { logger, lines: logs } = capturedLogger('debug');
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
