@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { registerAccount } from '../lib/accounts.js';
-import { createBenchDatabase } from '../lib/bench-database.js';
 import { graphqlBody, probe, runLoad, warmUp } from '../lib/load.js';
 import type { LoadSpec } from '../lib/load-spec.js';
 import { ME_QUERY } from '../lib/operations.js';
 import { compiledBenchScript, startServerProcess } from '../lib/processes.js';
-import { startGateway } from '../servers/gateway.js';
+import { gatewayWithAccount } from '../servers/gateway.js';
 import { Teardown } from '../lib/teardown.js';
 import { above, type BenchCase, inAlternatingOrder, Samples } from './case.js';
 
@@ -46,9 +44,7 @@ export const apolloPeer: BenchCase = {
         }),
         (server) => server.stop(),
       );
-      const database = teardown.add(await createBenchDatabase('sqlite', options.postgresUrl), (db) => db.drop());
-      const gateway = teardown.add(await startGateway(database), (server) => server.stop());
-      const account = await registerAccount(gateway.url);
+      const { gateway, account } = await gatewayWithAccount(teardown, 'sqlite', options.postgresUrl);
       const peerToken = jwt.sign({}, secret, { algorithm: 'HS256', subject: userId, issuer: PEER_ISSUER, audience: PEER_AUDIENCE, expiresIn: '1h' });
       const ours: LoadSpec = { ...load, url: gateway.url, headers: { authorization: `Bearer ${account.accessToken}` } };
       const theirs: LoadSpec = { ...load, url: `${peer.origin}/`, headers: { authorization: `Bearer ${peerToken}` } };

@@ -1,12 +1,11 @@
-import { loginInput, registerAccount } from '../lib/accounts.js';
+import { loginInput } from '../lib/accounts.js';
 import type { Argon2ThroughputResult, Argon2ThroughputSpec } from '../lib/argon2-throughput.js';
-import { createBenchDatabase } from '../lib/bench-database.js';
 import { graphqlBody, probe, runLoad, warmUp } from '../lib/load.js';
 import type { LoadSpec } from '../lib/load-spec.js';
 import { LOGIN_MUTATION, ME_QUERY } from '../lib/operations.js';
 import { compiledBenchScript, runJsonProcess } from '../lib/processes.js';
 import { Teardown } from '../lib/teardown.js';
-import { passThrough, startGateway } from '../servers/gateway.js';
+import { gatewayWithAccount, passThrough } from '../servers/gateway.js';
 import { atLeast, type BenchCase, below, inAlternatingOrder, Samples } from './case.js';
 
 const LOGIN_GOAL = 0.9;
@@ -29,9 +28,7 @@ export const loginThroughput: BenchCase = {
   async run({ options, log }) {
     const teardown = new Teardown();
     try {
-      const database = teardown.add(await createBenchDatabase('sqlite', options.postgresUrl), (db) => db.drop());
-      const gateway = teardown.add(await startGateway(database), (server) => server.stop());
-      const account = await registerAccount(gateway.url);
+      const { gateway, account } = await gatewayWithAccount(teardown, 'sqlite', options.postgresUrl);
       const login: LoadSpec = {
         url: gateway.url,
         connections: options.loginConcurrency,

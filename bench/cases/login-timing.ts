@@ -1,10 +1,8 @@
-import { registerAccount } from '../lib/accounts.js';
-import { createBenchDatabase } from '../lib/bench-database.js';
 import { graphqlBody, probe, runLoad, warmUp } from '../lib/load.js';
 import type { LoadSpec } from '../lib/load-spec.js';
 import { LOGIN_MUTATION } from '../lib/operations.js';
 import { Teardown } from '../lib/teardown.js';
-import { startGateway } from '../servers/gateway.js';
+import { gatewayWithAccount } from '../servers/gateway.js';
 import { type BenchCase, inAlternatingOrder, Samples, within } from './case.js';
 
 const TOLERANCE = 0.1;
@@ -20,9 +18,7 @@ export const loginTiming: BenchCase = {
   async run({ options, log }) {
     const teardown = new Teardown();
     try {
-      const database = teardown.add(await createBenchDatabase('sqlite', options.postgresUrl), (db) => db.drop());
-      const gateway = teardown.add(await startGateway(database), (server) => server.stop());
-      const account = await registerAccount(gateway.url);
+      const { gateway, account } = await gatewayWithAccount(teardown, 'sqlite', options.postgresUrl);
       const attempt = (username: string): LoadSpec => ({
         url: gateway.url,
         connections: 1,

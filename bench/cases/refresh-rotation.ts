@@ -1,10 +1,10 @@
-import { freshRefreshTokens, registerAccount } from '../lib/accounts.js';
-import { type BenchDialect, createBenchDatabase, postgresUnavailableReason } from '../lib/bench-database.js';
+import { freshRefreshTokens } from '../lib/accounts.js';
+import { type BenchDialect, postgresUnavailableReason } from '../lib/bench-database.js';
 import { graphqlBody, runLoad, warmUp } from '../lib/load.js';
 import type { LoadSpec } from '../lib/load-spec.js';
 import { REFRESH_MUTATION } from '../lib/operations.js';
 import { Teardown } from '../lib/teardown.js';
-import { startGateway } from '../servers/gateway.js';
+import { gatewayWithAccount } from '../servers/gateway.js';
 import { atLeast, type BenchCase, type BenchContext, DIALECT_NAMES, measurePerDialect, type ResultRow, Samples, unavailableRow } from './case.js';
 
 const SQLITE_GOAL = 2_000;
@@ -45,9 +45,7 @@ async function measureDialect({ options, log }: BenchContext, dialect: BenchDial
   }
   const teardown = new Teardown();
   try {
-    const database = teardown.add(await createBenchDatabase(dialect, options.postgresUrl), (db) => db.drop());
-    const gateway = teardown.add(await startGateway(database), (server) => server.stop());
-    const account = await registerAccount(gateway.url);
+    const { gateway, account } = await gatewayWithAccount(teardown, dialect, options.postgresUrl);
     const spec = async (durationSeconds: number) =>
       refreshChainSpec(gateway.url, options.connections, durationSeconds, await freshRefreshTokens(gateway.url, account, chainTokenCount(options.connections)));
     if (options.warmupSeconds > 0) await warmUp(await spec(options.warmupSeconds), options.warmupSeconds);

@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { registerAccount } from '../lib/accounts.js';
-import { createBenchDatabase } from '../lib/bench-database.js';
 import { residentBytes } from '../lib/processes.js';
 import { openIdleConnections } from '../lib/websocket-load.js';
 import type { WsDriverSpec } from '../lib/ws-driver.js';
 import { Teardown } from '../lib/teardown.js';
-import { startGateway } from '../servers/gateway.js';
+import { gatewayWithAccount } from '../servers/gateway.js';
 import { type BenchCase, type ResultRow, Samples, unavailableRow } from './case.js';
 
 /** Handshakes in flight at once while opening connections. */
@@ -27,13 +25,10 @@ export const websocketConnections: BenchCase = {
   async run({ options, log }) {
     const teardown = new Teardown();
     try {
-      const database = teardown.add(await createBenchDatabase('sqlite', options.postgresUrl), (db) => db.drop());
       // One user opens every connection here, so the per-user limit is lifted above the count.
-      const gateway = teardown.add(
-        await startGateway(database, { MAX_CONNECTIONS_PER_USER: String(options.wsConnections + WARMUP_CONNECTIONS) }),
-        (server) => server.stop(),
-      );
-      const account = await registerAccount(gateway.url);
+      const { gateway, account } = await gatewayWithAccount(teardown, 'sqlite', options.postgresUrl, {
+        MAX_CONNECTIONS_PER_USER: String(options.wsConnections + WARMUP_CONNECTIONS),
+      });
       const spec = (count: number): WsDriverSpec => ({ url: gateway.wsUrl, accessToken: account.accessToken, count, concurrency: HANDSHAKE_CONCURRENCY });
 
       const trial = await openIdleConnections(spec(1));

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadConfig, type Argon2Config } from '../../src/config.js';
-import type { BenchDatabase } from '../lib/bench-database.js';
+import { type BenchAccount, registerAccount } from '../lib/accounts.js';
+import { type BenchDatabase, type BenchDialect, createBenchDatabase } from '../lib/bench-database.js';
 import { freePort, PROJECT_ROOT, startServerProcess, type ServerProcess } from '../lib/processes.js';
+import type { Teardown } from '../lib/teardown.js';
 
 /** The compiled gateway: the build `npm run build` produces and production runs. */
 export const GATEWAY_ENTRY = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
@@ -65,4 +67,16 @@ export async function startGateway(database: BenchDatabase, env: Readonly<Record
 export function passThrough(name: string): Record<string, string> {
   const value = process.env[name];
   return value === undefined ? {} : { [name]: value };
+}
+
+/** A gateway on a fresh database, with one registered account; the teardown stops and drops both. */
+export async function gatewayWithAccount(
+  teardown: Teardown,
+  dialect: BenchDialect,
+  postgresUrl: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ gateway: GatewayServer; account: BenchAccount }> {
+  const database = teardown.add(await createBenchDatabase(dialect, postgresUrl), (db) => db.drop());
+  const gateway = teardown.add(await startGateway(database, env), (server) => server.stop());
+  return { gateway, account: await registerAccount(gateway.url) };
 }
