@@ -3,8 +3,10 @@ import { isDatabaseReady } from './db/database-ready.js';
 import { createContextFactory, type GatewayContext, type NodeServerContext } from './context.js';
 import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
 import { createMaskError } from './plugins/mask-error.js';
+import { useCacheControl } from './plugins/use-cache-control.js';
 import { useCredentialRateLimits } from './plugins/use-credential-rate-limits.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
+import { useFetchMetadata } from './plugins/use-fetch-metadata.js';
 import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { useNoIntrospection } from './plugins/use-no-introspection.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
@@ -52,12 +54,14 @@ export function createGateway(services: Services): Gateway {
       // 401 only for a result that is nothing but UNAUTHENTICATED errors.
       useUnauthenticatedStatus(),
       useVaryOnOrigin(),
+      useCacheControl(),
       // Ready means the database answers; Redis being down only degrades (see README).
       useReadinessCheck({ endpoint: '/ready', check: () => isDatabaseReady(services.db) }),
       // The request-level refusals run at onRequestParse: before the body is parsed and before
       // the context verifies any credential.
       useRequestLimits(),
       useCsrfPrevention(),
+      useFetchMetadata({ allowedOrigins: config.allowedOrigins }),
       // Token limit while parsing, the others as validation rules. Yoga's parse and validation
       // cache sits after every user plugin, so a document served from it passed these once.
       useQueryLimits(),

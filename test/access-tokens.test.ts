@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../src/auth/access-tokens.js';
 import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { eventStreamResults } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let gateway: TestGateway;
@@ -158,7 +159,8 @@ describe('access token verification', () => {
     const sources: { headers?: Record<string, string>; search?: string }[] = [
       { headers: { authorization: `Bearer ${cookieRefreshToken}` } },
       { headers: { cookie: `accessToken=${cookieRefreshToken}` } },
-      { search: `?token=${encodeURIComponent(cookieRefreshToken)}` },
+      // ?token= counts on SSE requests only.
+      { headers: { accept: 'text/event-stream' }, search: `?token=${encodeURIComponent(cookieRefreshToken)}` },
     ];
     for (const options of sources) {
       const response = await fetch(`${gateway.url}${options.search ?? ''}`, {
@@ -168,7 +170,9 @@ describe('access token verification', () => {
       });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
-      expect(((await response.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('TOKEN_INVALID');
+      const text = await response.text();
+      const body = options.search ? eventStreamResults(text)[0]! : (JSON.parse(text) as { errors: { extensions: Record<string, unknown> }[] });
+      expect(body.errors![0]!.extensions!.reason).toBe('TOKEN_INVALID');
     }
   });
 
@@ -222,22 +226,23 @@ describe('credential sources', () => {
   const query = JSON.stringify({ query: '{ me { id } }' });
   const post = (headers: Record<string, string>, search = '') =>
     fetch(`${gateway.url}${search}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: query });
+  /** What an SSE client asks for: the only requests on which ?token= counts. */
+  const SSE = { accept: 'text/event-stream' };
 
-  it('reads the header, then the cookie, then the token query parameter', async () => {
-    for (const response of [
-      await post({ authorization: `Bearer ${accessToken}` }),
-      await post({ cookie: `accessToken=${accessToken}` }),
-      await post({}, `?token=${accessToken}`),
-    ]) {
+  it('reads the header, then the cookie, then the token query parameter (of an SSE request)', async () => {
+    for (const response of [await post({ authorization: `Bearer ${accessToken}` }), await post({ cookie: `accessToken=${accessToken}` })]) {
       expect(response.status).toBe(200);
       expect(((await response.json()) as { data: { me: { id: string } } }).data.me.id).toBe(userId);
     }
+    const viaQuery = await post(SSE, `?token=${accessToken}`);
+    expect(viaQuery.status).toBe(200);
+    expect(eventStreamResults(await viaQuery.text())).toEqual([{ data: { me: { id: userId } } }]);
   });
 
   it('never falls back to the next source when the first one presented is invalid', async () => {
-    const badHeader = await post({ authorization: 'Bearer forged', cookie: `accessToken=${accessToken}` }, `?token=${accessToken}`);
+    const badHeader = await post({ ...SSE, authorization: 'Bearer forged', cookie: `accessToken=${accessToken}` }, `?token=${accessToken}`);
     expect(badHeader.status).toBe(401);
-    const badCookie = await post({ cookie: 'accessToken=forged' }, `?token=${accessToken}`);
+    const badCookie = await post({ ...SSE, cookie: 'accessToken=forged' }, `?token=${accessToken}`);
     expect(badCookie.status).toBe(401);
     // The refused cookie is cleared, so the browser's next sign-in is not blocked by it.
     expect(badCookie.headers.getSetCookie().some((c) => c.startsWith('accessToken=;') && /Max-Age=0/.test(c))).toBe(true);

@@ -25,7 +25,7 @@ import {
 import { PersonalAccessTokenStore } from '../src/auth/personal-access-token-store.js';
 import { LAST_USED_WRITE_INTERVAL_MS } from '../src/auth/personal-access-token-verifier.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
-import { openWsClient, within } from './helpers/realtime-clients.js';
+import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const password = 'correct horse battery staple';
@@ -151,11 +151,17 @@ describe('personal access tokens over HTTP', () => {
     const { token } = await createToken(alice.client, { name: 'everywhere', scopes: ['profile:read', 'sessions:read'] });
     const viaHeader = await bearer(token).request(MeDocument);
     const viaCookie = await new GraphQLClient(gateway.url).request(MeDocument, {}, { headers: { cookie: `accessToken=${token}` } });
-    const viaQuery = await new GraphQLClient(`${gateway.url}?token=${token}`).request(MeDocument);
-    for (const response of [viaHeader, viaCookie, viaQuery]) {
+    for (const response of [viaHeader, viaCookie]) {
       expect(response.errors).toBeUndefined();
       expect(response.data?.me.id).toBe(alice.user.id);
     }
+    // ?token= counts on SSE requests (and WebSocket upgrades) only.
+    const viaQuery = await fetch(`${gateway.url}?token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(eventStreamResults(await viaQuery.text())).toEqual([{ data: { me: { id: alice.user.id } } }]);
 
     const socket = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${token}` } });
     try {

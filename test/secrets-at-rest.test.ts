@@ -63,7 +63,7 @@ beforeAll(async () => {
   for (const token of [rotated.accessToken, 'forged-query-token-value']) {
     const response = await fetch(`${gateway.url}?token=${encodeURIComponent(token)}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({ query: '{ me { id } }' }),
     });
     await response.text();

@@ -7,7 +7,7 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
-  /** Nesting of selection sets (introspection's __schema excluded). */
+  /** Nesting of fields, through fragments (introspection's __schema excluded). */
   readonly maxDepth: number;
   /** Aliased fields per operation. */
   readonly maxAliases: number;
@@ -34,7 +34,9 @@ export type QueryLimit = 'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_T
  * GraphQL Armor's limits on a document's size and shape. A document over the token limit fails
  * parsing (GRAPHQL_PARSE_FAILED); one over another limit fails validation
  * (GRAPHQL_VALIDATION_FAILED), reported as validation errors rather than thrown so that Yoga
- * answers them like any other invalid document. Both come with HTTP 400 and `extensions.limit`.
+ * answers them like any other invalid document. Both carry `extensions.limit` and HTTP 400,
+ * which Yoga sends as the GraphQL-over-HTTP spec says: to a client accepting
+ * `application/graphql-response+json`; one accepting only `application/json` gets 200.
  */
 export function useQueryLimits(limits: QueryLimits = DEFAULT_QUERY_LIMITS): Plugin {
   return {
@@ -50,7 +52,9 @@ export function useQueryLimits(limits: QueryLimits = DEFAULT_QUERY_LIMITS): Plug
           ],
         }),
       );
-      addPlugin(maxDepthPlugin({ n: limits.maxDepth, ...reportAs('MAX_DEPTH') }));
+      // flattenFragments: a fragment spread or inline fragment is no level of the answer, so
+      // depth is counted in fields through them (Armor's default adds one per fragment).
+      addPlugin(maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true, ...reportAs('MAX_DEPTH') }));
       addPlugin(maxAliasesPlugin({ n: limits.maxAliases, ...reportAs('MAX_ALIASES') }));
       addPlugin(maxDirectivesPlugin({ n: limits.maxDirectives, ...reportAs('MAX_DIRECTIVES') }));
       addPlugin(costLimitPlugin({ maxCost: limits.maxCost, ...reportAs('MAX_COST') }));

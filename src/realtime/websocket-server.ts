@@ -4,6 +4,7 @@ import { GraphQLError, getOperationAST, type ExecutionArgs, type execute, type s
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { resolveCaller, type WebSocketSession } from '../context.js';
+import { createClientAddressResolver } from '../http/client-address.js';
 import type { Gateway } from '../server.js';
 import type { Services } from '../services.js';
 import { confirmCredential } from './confirm-credential.js';
@@ -40,6 +41,8 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
   const { config, live, logger } = services;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES, handleProtocols });
   const sessions = new WeakMap<object, WebSocketSession>();
+  // Refused personal access tokens count against the client's IP here too, as over HTTP.
+  const clientAddress = createClientAddressResolver(config.trustedProxies);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node leaves an upgraded socket without an error listener; a reset must not crash us.
@@ -57,7 +60,7 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
       const { request, socket } = ctx.extra;
       try {
         const sources = webSocketCredentialSources(request, ctx.connectionParams ?? {}, config.allowedOrigins);
-        const caller = await resolveCaller(services, sources);
+        const caller = await resolveCaller(services, sources, clientAddress(request));
         // Refused: 4403. So is a socket that closed while its credential was being checked.
         if (caller === null || socket.readyState !== WebSocket.OPEN) return false;
         const connection: LiveConnection = { caller, end: (reason) => socket.close(CloseCode.Unauthorized, END_MESSAGES[reason]) };
@@ -120,7 +123,7 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
     subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
   });
 
-  const transport = serveGraphqlWs(protocol, sockets, { ...options, logger });
+  const transport = serveGraphqlWs(protocol, sockets, { clock: services.clock, ...options, logger });
 
   return {
     async close() {

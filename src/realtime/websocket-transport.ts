@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, type Server as GraphqlWsServer } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocket, type WebSocketServer } from 'ws';
+import { gcraTake, gcraTiming } from '../abuse/token-bucket.js';
+import { type Clock, systemClock } from '../clock.js';
 
 /** What graphql-ws hands the server's hooks as `ctx.extra` for every connection. */
 export interface WebSocketExtra {
@@ -15,11 +17,25 @@ export interface WebSocketTransportOptions {
   readonly keepAliveMs?: number;
   /** How long close() waits for peers to answer the closing handshake before dropping them. */
   readonly closeGraceMs?: number;
+  /** Messages a connection may send per second, sustained (the refill rate of its token bucket). */
+  readonly messagesPerSecond?: number;
+  /** Messages a connection may send at once (the size of its token bucket). */
+  readonly messageBurst?: number;
+  /** The clock the message buckets refill by. */
+  readonly clock?: Clock;
 }
 
 /** graphql-ws's own ws adapter pings every 12 s; so do we. */
 export const DEFAULT_KEEP_ALIVE_MS = 12_000;
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
+/**
+ * A client subscribes a few times and pings now and then; 100 a second with bursts of 200 is
+ * far beyond that, and far below the thousands a second that stall the event loop.
+ */
+export const DEFAULT_MESSAGES_PER_SECOND = 100;
+export const DEFAULT_MESSAGE_BURST = 200;
+/** Close code for a connection over its message rate: 1008, policy violation (RFC 6455 §7.4.1). */
+export const TOO_MANY_MESSAGES = 1008;
 
 export interface WebSocketTransport {
   /** Closes every connection (1001), waits for their hooks to finish, and stops the ws server. */
@@ -32,11 +48,21 @@ export interface WebSocketTransport {
  * adapter reports socket errors on stderr through console.error, including the routine ones
  * a client causes (a message over the size limit), and its dispose waits for every peer to
  * finish the closing handshake, however long a dead one takes. This one logs through the
- * gateway's logger, drops unresponsive peers on close, and otherwise does what graphql-ws's
+ * gateway's logger, drops unresponsive peers on close, closes a connection sending more
+ * messages than its bucket allows (1008: thousands of subscribe messages would otherwise hold
+ * the event loop for as long as they take to handle), and otherwise does what graphql-ws's
  * does: keep-alive pings, messages to the protocol server, close events back to it.
  */
 export function serveGraphqlWs(protocol: GraphqlWsServer<WebSocketExtra>, sockets: WebSocketServer, options: WebSocketTransportOptions): WebSocketTransport {
-  const { logger, keepAliveMs = DEFAULT_KEEP_ALIVE_MS, closeGraceMs = DEFAULT_CLOSE_GRACE_MS } = options;
+  const {
+    logger,
+    keepAliveMs = DEFAULT_KEEP_ALIVE_MS,
+    closeGraceMs = DEFAULT_CLOSE_GRACE_MS,
+    messagesPerSecond = DEFAULT_MESSAGES_PER_SECOND,
+    messageBurst = DEFAULT_MESSAGE_BURST,
+    clock = systemClock,
+  } = options;
+  const messageTiming = gcraTiming({ keyPrefix: 'websocket-messages', ratePerSecond: messagesPerSecond, burst: messageBurst });
   /** The protocol server's close handlers still running: returning subscriptions, releasing slots. */
   const closing = new Set<Promise<void>>();
 
@@ -62,6 +88,23 @@ export function serveGraphqlWs(protocol: GraphqlWsServer<WebSocketExtra>, socket
       pongDeadline = undefined;
     });
 
+    // The connection's message bucket (GCRA, see token-bucket.ts), taken from before a message
+    // is even decoded: past it, the connection is closed and the rest of its messages ignored.
+    let messageTat: number | undefined;
+    let overMessageRate = false;
+    const takeMessage = (): boolean => {
+      if (overMessageRate) return false;
+      const taken = gcraTake(messageTat, Math.floor(clock.now()), messageTiming);
+      if ('tat' in taken) {
+        messageTat = taken.tat;
+        return true;
+      }
+      overMessageRate = true;
+      logger.info({ messagesPerSecond, messageBurst }, 'websocket connection closed for sending too many messages');
+      socket.close(TOO_MANY_MESSAGES, 'Too many messages');
+      return false;
+    };
+
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
@@ -74,6 +117,7 @@ export function serveGraphqlWs(protocol: GraphqlWsServer<WebSocketExtra>, socket
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
+            if (!takeMessage()) return;
             handle(data.toString('utf8')).catch((error: unknown) => {
               logger.error({ err: error }, 'websocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');

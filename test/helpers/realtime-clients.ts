@@ -169,3 +169,11 @@ export async function openSseStream(url: string, query: string, headers: Record<
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms).unref())]);
 }
+
+/** The payloads of the `next` events of a finished SSE answer (a query or mutation over SSE), in order. */
+export function eventStreamResults<T = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }>(text: string): T[] {
+  return text
+    .split('\n\n')
+    .filter((block) => /^event: next$/m.test(block))
+    .map((block) => JSON.parse(/^data: ?(.*)$/m.exec(block)![1]!) as T);
+}
