@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
+import { GraphQLError } from 'graphql';
 import type { ClientInfo } from './accounts/accounts.js';
 import type { Caller } from './auth/caller.js';
 import { UnauthenticatedError } from './errors.js';
@@ -49,8 +50,8 @@ const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * The credential a request presents: the Authorization header, else the accessToken cookie,
- * else the `token` query parameter. The first source present decides; a malformed one is an
- * error, never a reason to try the next.
+ * else the `token` query parameter (of SSE requests and WebSocket upgrades only). The first
+ * source present decides; a malformed one is an error, never a reason to try the next.
  */
 export function presentedCredential({ authorization, cookieHeader, queryToken }: CredentialSources): string | undefined {
   if (authorization !== null && authorization !== undefined) {
@@ -71,16 +72,39 @@ export function credentialSourcesOf(request: Request): CredentialSources {
   return {
     authorization: request.headers.get('authorization'),
     cookieHeader: request.headers.get('cookie'),
-    // Parsing a URL costs more than the rest of this context; most requests carry no query.
-    queryToken: request.url.includes('?') ? new URL(request.url).searchParams.get('token') : null,
+    queryToken: queryTokenOf(request),
   };
 }
 
-/** Resolves the caller of an HTTP request. Throws UNAUTHENTICATED for a refused credential. */
-export async function resolveCaller(services: Services, sources: CredentialSources): Promise<Caller | null> {
+/**
+ * `?token=`, honoured on SSE requests only: it exists for EventSource, which cannot set headers
+ * (a WebSocket upgrade's is read in websocket-credentials.ts). URLs end up in logs, proxies and
+ * Referer headers (RFC 6750 §2.3), so any other request carrying it is refused (400,
+ * BAD_USER_INPUT on field `token`) and never authenticated by it.
+ */
+function queryTokenOf(request: Request): string | null {
+  // Parsing a URL costs more than the rest of this context; most requests carry no query.
+  if (!request.url.includes('?')) return null;
+  const token = new URL(request.url).searchParams.get('token');
+  if (token === null || isEventStreamRequest(request)) return token;
+  throw new GraphQLError('The token query parameter is accepted on SSE requests only; send the credential in the Authorization header', {
+    extensions: { code: 'BAD_USER_INPUT', field: 'token', http: { status: 400 } },
+  });
+}
+
+/** A request asking for Server-Sent Events, as EventSource and SSE clients do. */
+function isEventStreamRequest(request: Request): boolean {
+  return request.headers.get('accept')?.includes('text/event-stream') ?? false;
+}
+
+/**
+ * Resolves the caller of an HTTP request. Throws UNAUTHENTICATED for a refused credential.
+ * `clientIp`, when given, is the client refused personal access tokens count against.
+ */
+export async function resolveCaller(services: Services, sources: CredentialSources, clientIp?: string | null): Promise<Caller | null> {
   const credential = presentedCredential(sources);
   if (credential === undefined) return null;
-  return services.authenticator.authenticate(credential);
+  return services.authenticator.authenticate(credential, clientIp);
 }
 
 /** Yoga's context factory. */
@@ -95,7 +119,7 @@ export function createContextFactory(services: Services) {
     const responseCookies = responseCookiesOf(request);
     let caller: Caller | null;
     try {
-      caller = await resolveCaller(services, sources);
+      caller = await resolveCaller(services, sources, client.ip);
     } catch (error) {
       // A refused accessToken cookie would otherwise block the browser's next sign-in or
       // refresh on this path until it expires; clear it along with the refusal.

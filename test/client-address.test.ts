@@ -106,6 +106,8 @@ describe('TRUSTED_PROXIES and ALLOWED_ORIGINS validation', () => {
       registrationsPerHour: 20,
       failedLoginsPerAccount: 5,
       failedLoginWindowSeconds: 900,
+      usernameChangesPerHour: 5,
+      failedTokensPerMinute: 30,
     });
     expect(loadConfig({}).rateLimits).toEqual(DEFAULT_RATE_LIMITS);
     expect(loadConfig({ RATE_LIMIT_CREDENTIALS_PER_SECOND: '50' }).rateLimits.credentialsBurst).toBe(50);

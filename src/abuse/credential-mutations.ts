@@ -1,7 +1,8 @@
 import { type DocumentNode, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
+import { LIMITED_MUTATIONS } from './limited-mutations.js';
 
-/** The mutations that check a password or a refresh token: the ones worth guessing through. */
-export const CREDENTIAL_MUTATIONS: ReadonlySet<string> = new Set(['register', 'login', 'refresh', 'changePassword', 'deleteAccount']);
+/** The mutations that are limited per client or account, and to one per operation (limited-mutations.ts). */
+export const CREDENTIAL_MUTATIONS: ReadonlySet<string> = new Set(Object.keys(LIMITED_MUTATIONS));
 
 /** The credential mutation fields an operation selects. */
 export interface CredentialMutationTally {

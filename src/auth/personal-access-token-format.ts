@@ -7,6 +7,10 @@ import { crc32 } from 'node:zlib';
  * (32 × log2(62) ≈ 190 bits; 166 of them beyond the 4 shown for display) and 6 base62 characters of the CRC32 of that random part. The
  * checksum lets a scanner, and the gateway itself, tell a real token from a typo or a made-up
  * string offline, before any database look-up.
+ *
+ * The README publishes this shape for scanners (`gwp_[0-9A-Za-z]{38}`, 42 characters in all);
+ * test/pat-hardening.test.ts checks minted tokens against the README's own text. Changing a
+ * length would invalidate every token already issued.
  */
 export const PERSONAL_ACCESS_TOKEN_PREFIX = 'gwp_';
 export const RANDOM_LENGTH = 32;

@@ -1,19 +1,21 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { tallyCredentialMutations } from '../abuse/credential-mutations.js';
+import { CREDENTIAL_MUTATIONS, tallyCredentialMutations } from '../abuse/credential-mutations.js';
+import { LIMITED_MUTATIONS } from '../abuse/limited-mutations.js';
 import type { RateLimits } from '../abuse/rate-limits.js';
 import type { GatewayContext } from '../context.js';
 
 /**
- * Counts credential mutations against the per-IP limits, per field rather than per request:
- * it runs once per operation after validation and before execution, so every operation of a
- * batch counts, and it tallies the fields of the operation (aliases, repetitions, fragments).
+ * Counts the mutations of LIMITED_MUTATIONS against their limits, per field rather than per
+ * request: it runs once per operation after validation and before execution (after the
+ * context, so the caller is known), so every operation of a batch counts, and it tallies the
+ * fields of the operation (aliases, repetitions, fragments).
  *
- * An operation with more than one credential mutation field is refused whole, before any of
- * them runs, with BAD_USER_INPUT (HTTP 400): it is a malformed request, not one that could pass
- * later, so RATE_LIMITED would invite a retry. It costs no points and checks no password.
- * Otherwise the field takes a token from the client's bucket, and register one more point from
- * the client's hourly registration limit; over a limit, RATE_LIMITED (HTTP 429, Retry-After).
+ * An operation with more than one such field is refused whole, before any of them runs, with
+ * BAD_USER_INPUT (HTTP 400): it is a malformed request, not one that could pass later, so
+ * RATE_LIMITED would invite a retry. It costs no points, checks no password, mints nothing.
+ * Otherwise the field counts against the per-client and per-account limits the table gives it;
+ * over a limit, RATE_LIMITED (HTTP 429, Retry-After).
  */
 export function useCredentialRateLimits({ rateLimits }: { rateLimits: RateLimits }): Plugin<GatewayContext> {
   return {
@@ -24,10 +26,10 @@ export function useCredentialRateLimits({ rateLimits }: { rateLimits: RateLimits
         setResultAndStopExecution({ errors: [oneCredentialMutationPerOperation([...fields.names].join(', '))] });
         return;
       }
-      const client = args.contextValue.client.ip;
+      const [name] = fields.names;
+      const { client, caller } = args.contextValue;
       try {
-        await rateLimits.credentialMutation(client);
-        if (fields.names.has('register')) await rateLimits.registration(client);
+        await rateLimits.limitedMutation(LIMITED_MUTATIONS[name!]!, { clientIp: client.ip, userId: caller?.userId });
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         setResultAndStopExecution({ errors: [error] });
@@ -37,7 +39,7 @@ export function useCredentialRateLimits({ rateLimits }: { rateLimits: RateLimits
 }
 
 function oneCredentialMutationPerOperation(fields: string): GraphQLError {
-  return new GraphQLError('An operation may contain at most one credential mutation (register, login, refresh, changePassword, deleteAccount)', {
+  return new GraphQLError(`An operation may contain at most one of these mutations: ${[...CREDENTIAL_MUTATIONS].join(', ')}`, {
     extensions: { code: 'BAD_USER_INPUT', field: fields, http: { status: 400 } },
   });
 }
