@@ -247,7 +247,8 @@ describe('immediate revocation', () => {
   });
 
   it('reads no session from the database on the access-token path: a revocation only the database knows is seen after catchUp', async () => {
-    const gateway = await start();
+    // The periodic catch-up held off, so that only the explicit one below can see the write.
+    const gateway = await start({ env: { REVOCATION_POLL_INTERVAL_MS: '300000' } });
     const device = await signIn(gateway, 'alice', true);
     await gateway.handle.db.updateTable('sessions').set({ revoked_at: gateway.clock.now(), revoked_reason: 'REVOKED' }).execute();
     expect((await device.client.request(MeDocument)).errors).toBeUndefined();

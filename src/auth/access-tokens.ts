@@ -15,6 +15,8 @@ export interface AccessTokenClaims {
   readonly tokenId: string;
   /** Expiry, epoch milliseconds. */
   readonly expiresAt: number;
+  /** `iat`, epoch milliseconds (whole seconds): what per-user revocation markers compare with. */
+  readonly issuedAt: number;
 }
 
 export interface IssuedAccessToken {
@@ -108,8 +110,8 @@ export class AccessTokens {
       if (payload.type !== 'access' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
         throw new UnauthenticatedError('TOKEN_INVALID');
       }
-      const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000 };
-      this.#remember(token, { claims, issuedAt: payload.iat! * 1000 });
+      const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000, issuedAt: payload.iat! * 1000 };
+      this.#remember(token, { claims, issuedAt: claims.issuedAt });
       return claims;
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;

@@ -8,6 +8,8 @@ export interface SessionCaller {
   readonly sessionId: string;
   /** When the credential stops being valid, epoch milliseconds. */
   readonly expiresAt: number;
+  /** When the access token was issued (`iat`), epoch milliseconds; what per-user revocation markers compare with. */
+  readonly issuedAt?: number;
 }
 
 /** Authenticated by a personal access token: holds its listed scopes, never manages credentials. */

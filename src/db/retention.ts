@@ -49,6 +49,8 @@ export interface PurgedRows {
   sessions: number;
   personalAccessTokens: number;
   deletedCredentials: number;
+  /** logoutAll / changePassword markers (user_session_revocations). */
+  userRevocations: number;
 }
 
 export interface PurgeResult {
@@ -73,12 +75,13 @@ interface Drained {
  *   The successors of the grace window expire no earlier than the token they were rotated from.
  * - A session, with its last refresh token, until all of: that token expired (the session's
  *   expires_at; never later than absolute_expires_at) more than endedSessionRetentionMs ago; its
- *   last access token expired (changePassword and logoutAll still revoke it until then); and, if
+ *   last access token expired; and, if
  *   revoked, the revocation is older than what instances catch up on (sessions.revokedSince).
  *   Live sessions, the ones `devices` lists, are never touched.
  * - A personal access token, for endedPersonalAccessTokenRetentionMs after its expiry or its
  *   revocation, and never before revocation catch-up is done with it.
  * - A deleted account's tombstone (deleted_credentials), until its forget_at.
+ * - A user's logoutAll / changePassword marker, until catch-up no longer reads it.
  *
  * Once purged, a token is unknown and answered TOKEN_INVALID, as one never issued. Every delete
  * takes at most batchSize rows, and the event loop gets a turn between batches. On PostgreSQL
@@ -148,7 +151,7 @@ export class Retention {
   /** Deletes what is past its time, as of the clock's now, a batch at a time. */
   async purge(): Promise<PurgeResult> {
     const now = this.#clock.now();
-    const purged: PurgedRows = { refreshTokens: 0, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0 };
+    const purged: PurgedRows = { refreshTokens: 0, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 };
     let complete = true;
     const drain = async (kind: keyof PurgedRows, deleteBatch: (limit: number) => Promise<DeleteResult>): Promise<boolean> => {
       const { deleted, drained } = await this.#drain(deleteBatch);
@@ -165,6 +168,7 @@ export class Retention {
       await drain('personalAccessTokens', (limit) => this.#deleteRevokedPersonalAccessTokens(now, limit));
       await drain('personalAccessTokens', (limit) => this.#deleteExpiredPersonalAccessTokens(now, limit));
       await drain('deletedCredentials', (limit) => this.#deleteForgottenTombstones(now, limit));
+      await drain('userRevocations', (limit) => this.#deleteOldUserRevocations(now, limit));
       return { purged, complete };
     } catch (error) {
       return { purged, complete: false, error };
@@ -273,6 +277,20 @@ export class Retention {
   }
 
   /** How long after a revocation instances may still read it (Revocations.catchUp). */
+  /**
+   * A user's marker stands for sessions whose access tokens were issued before it: one
+   * access-token lifetime later none is valid, and once catch-up no longer reads it, it is dead.
+   */
+  #deleteOldUserRevocations(now: number, limit: number): Promise<DeleteResult> {
+    const batch = this.#db
+      .selectFrom('user_session_revocations')
+      .select('user_id')
+      .where('revoked_before', '<=', now - this.#catchUpWindowMs)
+      .orderBy('revoked_before')
+      .limit(limit);
+    return this.#db.deleteFrom('user_session_revocations').where('user_id', 'in', this.#claim(batch)).executeTakeFirst();
+  }
+
   get #catchUpWindowMs(): number {
     return this.#accessTokenWindowMs + CATCH_UP_OVERLAP_MS;
   }

@@ -1,4 +1,4 @@
-import type { Caller } from '../auth/caller.js';
+import type { Caller, SessionCaller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import type { UnauthenticatedReason } from '../errors.js';
 
@@ -19,7 +19,13 @@ export interface RevokedCredentials {
   readonly tokenIds?: readonly string[];
   /** The whole account is gone: every channel of the user ends. */
   readonly userDeleted?: boolean;
+  /** Every session of the user that existed at this time (epoch ms) is revoked, but exceptSessionId. */
+  readonly revokedBefore?: number;
+  readonly exceptSessionId?: string;
 }
+
+/** Whether a per-user marker revoked a channel's session (RevokedUsers.isRevoked for its caller). */
+export type MarkerCheck = (caller: SessionCaller) => Promise<boolean>;
 
 export interface LiveConnectionsOptions {
   readonly clock: Clock;
@@ -95,9 +101,10 @@ export class LiveConnections {
   /**
    * Ends the channels a revocation affects. A channel of a revoked session is about to be sent
    * its REVOKED event, so it gets until endRevoked() or the revocation delay; any other (a
-   * personal access token's) ends now.
+   * personal access token's) ends now. A per-user marker covers the user's other session
+   * channels as `revokedByMarker` decides, asynchronously for the rare one it must read.
    */
-  revoke(revoked: RevokedCredentials): void {
+  revoke(revoked: RevokedCredentials, revokedByMarker?: MarkerCheck): void {
     const connections = this.#byUser.get(revoked.userId);
     if (!connections) return;
     const sessions = new Set(revoked.sessionIds ?? []);
@@ -107,14 +114,25 @@ export class LiveConnections {
       const { caller } = connection;
       const sessionRevoked = caller.kind === 'session' && sessions.has(caller.sessionId);
       const tokenRevoked = caller.kind === 'pat' && tokens.has(caller.tokenId);
-      if (sessionRevoked && !this.#pendingEnds.has(connection)) {
-        const timer = setTimeout(() => this.end(connection, reason), this.#options.revocationDelayMs);
-        timer.unref();
-        this.#pendingEnds.set(connection, { reason, timer });
-      } else if (!sessionRevoked && (tokenRevoked || revoked.userDeleted === true)) {
+      if (sessionRevoked) {
+        this.#endSoon(connection, reason);
+      } else if (tokenRevoked || revoked.userDeleted === true) {
         this.end(connection, reason);
+      } else if (caller.kind === 'session' && revoked.revokedBefore !== undefined && revokedByMarker && caller.sessionId !== revoked.exceptSessionId) {
+        revokedByMarker(caller).then(
+          (revokedNow) => revokedNow && !this.#ended.has(connection) && this.#endSoon(connection, reason),
+          () => this.#endSoon(connection, reason), // undecidable: ending errs on the safe side, the client reconnects
+        );
       }
     }
+  }
+
+  /** Schedules the end of a revoked session's channel, leaving its own REVOKED event time to go out. */
+  #endSoon(connection: LiveConnection, reason: EndReason): void {
+    if (this.#pendingEnds.has(connection) || this.#disposed) return;
+    const timer = setTimeout(() => this.end(connection, reason), this.#options.revocationDelayMs);
+    timer.unref();
+    this.#pendingEnds.set(connection, { reason, timer });
   }
 
   /**

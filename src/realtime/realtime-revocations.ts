@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Revocations } from '../sessions/revocations.js';
+import type { RevokedUsers } from '../sessions/revoked-users.js';
 import type { LiveConnections } from './live-connections.js';
 import type { SessionEvents } from './session-events.js';
 
@@ -8,6 +9,8 @@ export interface RealtimeRevocationsOptions {
   readonly live: LiveConnections;
   readonly sessionEvents: SessionEvents;
   readonly clock: Clock;
+  /** Decides which channels a per-user marker (logoutAll, changePassword) ends. */
+  readonly revokedUsers?: RevokedUsers;
 }
 
 /**
@@ -19,12 +22,14 @@ export interface RealtimeRevocationsOptions {
  * reaches every instance, and each instance hears the revocation itself to end its own
  * channels.
  */
-export function endChannelsOnRevocation({ revocations, live, sessionEvents, clock }: RealtimeRevocationsOptions): () => void {
+export function endChannelsOnRevocation({ revocations, live, sessionEvents, clock, revokedUsers }: RealtimeRevocationsOptions): () => void {
   return revocations.onRevoked((revocation, origin) => {
     if (origin === 'local') {
       const at = clock.now();
       for (const sessionId of revocation.sessionIds ?? []) sessionEvents.publish(revocation.userId, { kind: 'REVOKED', sessionId, at });
     }
-    live.revoke(revocation);
+    // A channel opened with an access token issued before the marker belongs to a session the
+    // marker revoked; the revoking instance also lists the live ones it wrote (sessionIds).
+    live.revoke(revocation, revokedUsers && ((caller) => revokedUsers.isRevoked(caller.userId, caller.sessionId, caller.issuedAt ?? 0)));
   });
 }

@@ -21,9 +21,10 @@ interface Envelope {
 
 /**
  * Revocations between gateway instances over Redis pub/sub. Pub/sub delivers only to those
- * listening at the moment of publishing, so an instance that was cut off misses what was said
- * meanwhile; it reports the outage through onConnectivityChange, and Revocations reads the
- * database instead (polling while down, and once more on reconnecting).
+ * listening at the moment of publishing, so an instance that was cut off (or stalled: see the
+ * health check in src/redis.ts) misses what was said meanwhile; it reports the outage through
+ * onConnectivityChange, and Revocations reads the database once more on reconnecting, besides
+ * its periodic reads.
  */
 export class RedisRevocationChannel implements RevocationChannel {
   readonly #options: RedisRevocationChannelOptions;
@@ -101,11 +102,13 @@ function parseEnvelope(message: string): Envelope | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { from, revocation } = value as Partial<Envelope>;
   if (typeof from !== 'string' || typeof revocation !== 'object' || revocation === null) return undefined;
-  const { userId, sessionIds, tokenIds, userDeleted } = revocation;
+  const { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId } = revocation;
   if (typeof userId !== 'string') return undefined;
   if (!isStringList(sessionIds) || !isStringList(tokenIds)) return undefined;
   if (userDeleted !== undefined && typeof userDeleted !== 'boolean') return undefined;
-  return { from, revocation: { userId, sessionIds, tokenIds, userDeleted } };
+  if (revokedBefore !== undefined && !Number.isFinite(revokedBefore)) return undefined;
+  if (exceptSessionId !== undefined && typeof exceptSessionId !== 'string') return undefined;
+  return { from, revocation: { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId } };
 }
 
 function isStringList(value: unknown): value is readonly string[] | undefined {

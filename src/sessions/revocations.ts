@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { PersonalAccessTokenCache } from '../auth/personal-access-token-cache.js';
 import type { Clock } from '../clock.js';
+import { DEFAULT_REVOCATION_POLL_INTERVAL_MS } from '../config.js';
 import type { RevokedSessionReason, RevokedSessions } from './revoked-sessions.js';
+import type { RevokedUsers, UserRevocationMarker } from './revoked-users.js';
 
 /**
  * What one revocation affects. Plain JSON data, so that it can cross instances. The same shape as
@@ -9,8 +11,16 @@ import type { RevokedSessionReason, RevokedSessions } from './revoked-sessions.j
  */
 export interface Revocation {
   readonly userId: string;
-  /** Sessions whose access tokens must be refused from now on. */
+  /**
+   * Sessions whose access tokens must be refused from now on. With revokedBefore, only the
+   * revoking instance has them (the unexpired sessions it wrote, for their REVOKED events): the
+   * marker stands for them everywhere else, so the broadcast stays small.
+   */
   readonly sessionIds?: readonly string[];
+  /** Every session of the user that existed at this time (epoch ms) is revoked (logoutAll, changePassword)... */
+  readonly revokedBefore?: number;
+  /** ...except this one. */
+  readonly exceptSessionId?: string;
   /** Personal access tokens (ids) revoked. */
   readonly tokenIds?: readonly string[];
   /** The account is gone: every credential of the user is refused, with USER_NOT_FOUND. */
@@ -30,7 +40,7 @@ export type RevocationListener = (revocation: Revocation, origin: RevocationOrig
  * How revocations reach the other instances of the gateway. publish() sends to every other
  * instance and never back to the publisher; subscribe() hears the others. A publish that fails
  * must not throw: the revocation stands in the database, and the other instances catch up by
- * Revocations.catchUp() and by the expiry of their cached look-ups.
+ * their periodic Revocations.catchUp() and by the expiry of their cached look-ups.
  */
 export interface RevocationChannel {
   publish(revocation: Revocation): Promise<void>;
@@ -83,9 +93,6 @@ export interface StoredTokenRevocation {
   readonly revokedAt: number;
 }
 
-/** How often the database is read for revocations while the channel is down. */
-export const DEFAULT_REVOCATION_POLL_INTERVAL_MS = 2_000;
-
 /**
  * How far before the previous catch-up the next one reads: covers transactions that committed
  * late and clocks of other instances that run a little behind.
@@ -94,6 +101,8 @@ export const CATCH_UP_OVERLAP_MS = 10_000;
 
 export interface RevocationsOptions {
   readonly revokedSessions: RevokedSessions;
+  /** Per-user markers (logoutAll, changePassword); without them such revocations are not understood. */
+  readonly revokedUsers?: RevokedUsers;
   readonly personalAccessTokenCache: PersonalAccessTokenCache;
   readonly channel: RevocationChannel;
   readonly logger: Logger;
@@ -103,8 +112,13 @@ export interface RevocationsOptions {
   readonly loadRevokedTokensSince?: (since: number) => Promise<readonly StoredTokenRevocation[]>;
   /** Accounts deleted at or after a time, from the database. */
   readonly loadDeletedUsersSince?: (since: number) => Promise<readonly { userId: string; deletedAt: number }[]>;
+  /** Per-user markers written at or after a time, from the database. */
+  readonly loadUserRevocationsSince?: (since: number) => Promise<readonly UserRevocationMarker[]>;
   readonly clock: Clock;
-  /** How often to read the database while the channel is down; DEFAULT_REVOCATION_POLL_INTERVAL_MS. */
+  /**
+   * How often to read the database, always, whatever the channel says; DEFAULT_REVOCATION_POLL_INTERVAL_MS.
+   * The bound on how late a revocation whose broadcast was lost is seen here.
+   */
   readonly pollIntervalMs?: number;
 }
 
@@ -112,8 +126,14 @@ export interface RevocationsOptions {
  * The one place revocations go through. Every path that revokes (logout, revokeDevice,
  * logoutAll, changePassword, refresh-token reuse, revokePersonalAccessToken, deleteAccount)
  * writes the database first and then announces here. Announcing updates this instance's
- * RevokedSessions and PAT cache at once, tells the listeners (realtime ends the affected
- * connections), and broadcasts to the other instances, which do the same on receipt.
+ * RevokedSessions, RevokedUsers and PAT cache at once, tells the listeners (realtime ends the
+ * affected connections), and broadcasts to the other instances, which do the same on receipt.
+ *
+ * The broadcast is the fast path, not the guarantee: a publish can fail, a subscriber can be
+ * cut off or stalled, an instance can start before its subscription is in place. So every
+ * instance also reads what was revoked since its previous read from the database, every poll
+ * interval, whether or not the channel looks healthy (indexed reads of the last few seconds,
+ * see catchUp); no revocation is seen later than that on any instance.
  */
 export class Revocations {
   readonly #options: RevocationsOptions;
@@ -124,6 +144,10 @@ export class Revocations {
   /** The clock reading of the last catch-up that succeeded. */
   #caughtUpAt: number | undefined;
   #poller: NodeJS.Timeout | undefined;
+  /** The read in progress, and the one queued behind it for callers that came during it. */
+  #catchingUp: Promise<void> | undefined;
+  #catchUpAgain: Promise<void> | undefined;
+  #channelConnected = true;
 
   constructor(options: RevocationsOptions) {
     this.#options = Object.freeze({ ...options });
@@ -131,20 +155,27 @@ export class Revocations {
     this.#unsubscribe.push(channel.subscribe((revocation) => this.#apply(revocation, 'remote')));
     const watch = channel.onConnectivityChange?.((connected) => (connected ? this.#channelRestored() : this.#channelLost()));
     if (watch) this.#unsubscribe.push(watch);
+    // A poll that finds the previous read still running skips its turn.
+    this.#poller = setInterval(() => {
+      if (!this.#catchingUp) void this.#catchUpLogged();
+    }, options.pollIntervalMs ?? DEFAULT_REVOCATION_POLL_INTERVAL_MS);
+    this.#poller.unref();
   }
 
-  /** True while the database is being polled because the channel is down. */
-  get polling(): boolean {
-    return this.#poller !== undefined;
+  /** False while the channel reports itself down (or stalled); the database polling goes on either way. */
+  get channelConnected(): boolean {
+    return this.#channelConnected;
   }
 
   /** Applies a revocation that was just written to the database, here and on every instance. */
   async announce(revocation: Revocation): Promise<void> {
     this.#apply(revocation, 'local');
+    // A marker stands for its sessions: one small message however many sessions the user had.
+    const { sessionIds, ...marker } = revocation;
     try {
-      await this.#options.channel.publish(revocation);
+      await this.#options.channel.publish(revocation.revokedBefore === undefined ? revocation : marker);
     } catch (error) {
-      this.#options.logger.warn({ err: errorSummary(error) }, 'revocation broadcast failed; other instances catch up later');
+      this.#options.logger.warn({ err: errorSummary(error) }, 'revocation broadcast failed; other instances catch up from the database');
     }
   }
 
@@ -159,19 +190,36 @@ export class Revocations {
 
   /**
    * Reads the revocations this instance may have missed from the database and applies the new
-   * ones as if they had been broadcast: at start (the last access-token lifetime), and while and
-   * after the channel is down (since the previous catch-up).
+   * ones as if they had been broadcast: at start (the last access-token lifetime), and then every
+   * poll interval (since the previous catch-up, less an overlap for late commits). A call while
+   * a read is in progress reads again after it (calls meanwhile share that one second read), so
+   * that what committed before the call is seen, and a slow database never piles reads up.
    */
-  async catchUp(): Promise<void> {
-    const { revokedSessions, clock, loadRevokedSince, loadRevokedTokensSince, loadDeletedUsersSince } = this.#options;
+  catchUp(): Promise<void> {
+    if (!this.#catchingUp) {
+      this.#catchingUp = this.#catchUp().finally(() => (this.#catchingUp = undefined));
+      return this.#catchingUp;
+    }
+    this.#catchUpAgain ??= this.#catchingUp
+      .catch(() => {})
+      .then(() => {
+        this.#catchUpAgain = undefined;
+        return this.catchUp();
+      });
+    return this.#catchUpAgain;
+  }
+
+  async #catchUp(): Promise<void> {
+    const { revokedSessions, revokedUsers, clock, loadRevokedSince, loadRevokedTokensSince, loadDeletedUsersSince, loadUserRevocationsSince } = this.#options;
     const now = clock.now();
     const since = this.#caughtUpAt === undefined ? now - revokedSessions.windowMs : this.#caughtUpAt - CATCH_UP_OVERLAP_MS;
-    const [sessions, tokens, deletedUsers] = await Promise.all([
+    const [sessions, tokens, deletedUsers, markers] = await Promise.all([
       loadRevokedSince(since),
       loadRevokedTokensSince?.(since) ?? [],
       loadDeletedUsersSince?.(since) ?? [],
+      loadUserRevocationsSince?.(since) ?? [],
     ]);
-    const learned = new Map<string, { sessionIds: string[]; tokenIds: string[]; userDeleted: boolean }>();
+    const learned = new Map<string, { sessionIds: string[]; tokenIds: string[]; userDeleted: boolean; marker?: UserRevocationMarker }>();
     const learnedOf = (userId: string) => {
       let entry = learned.get(userId);
       if (!entry) learned.set(userId, (entry = { sessionIds: [], tokenIds: [], userDeleted: false }));
@@ -198,50 +246,59 @@ export class Revocations {
     for (const { userId, deletedAt } of deletedUsers) {
       if (firstTime(`user:${userId}`, deletedAt)) learnedOf(userId).userDeleted = true;
     }
+    for (const marker of markers) {
+      const held = revokedUsers?.markerOf(marker.userId);
+      if (held === undefined || held.revokedBefore < marker.revokedBefore) learnedOf(marker.userId).marker = marker;
+    }
     this.#caughtUpAt = now;
-    for (const [userId, { sessionIds, tokenIds, userDeleted }] of learned) {
-      this.#apply({ userId, sessionIds, tokenIds, ...(userDeleted ? { userDeleted } : {}) }, 'remote');
+    for (const [userId, { sessionIds, tokenIds, userDeleted, marker }] of learned) {
+      this.#apply(
+        {
+          userId,
+          sessionIds,
+          tokenIds,
+          ...(userDeleted ? { userDeleted } : {}),
+          ...(marker ? { revokedBefore: marker.revokedBefore, ...(marker.exceptSessionId !== undefined ? { exceptSessionId: marker.exceptSessionId } : {}) } : {}),
+        },
+        'remote',
+      );
     }
   }
 
   /** Stops hearing other instances and stops polling. */
   close(): void {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    this.#stopPolling();
+    if (this.#poller) clearInterval(this.#poller);
+    this.#poller = undefined;
   }
 
   #channelLost(): void {
-    this.#options.logger.warn('revocation channel down; reading revocations from the database until it is back');
-    if (this.#poller) return;
-    const intervalMs = this.#options.pollIntervalMs ?? DEFAULT_REVOCATION_POLL_INTERVAL_MS;
-    this.#poller = setInterval(() => void this.#catchUpLogged(), intervalMs);
-    this.#poller.unref();
+    this.#channelConnected = false;
+    this.#options.logger.warn('revocation channel down; revocations from other instances arrive by database polling until it is back');
   }
 
   #channelRestored(): void {
-    this.#stopPolling();
+    this.#channelConnected = true;
     this.#options.logger.info('revocation channel back');
-    // What was published while the channel was down never arrives: read it once more.
+    // What was published while the channel was down never arrives: read it now rather than at the next poll.
     void this.#catchUpLogged();
-  }
-
-  #stopPolling(): void {
-    if (this.#poller) clearInterval(this.#poller);
-    this.#poller = undefined;
   }
 
   async #catchUpLogged(): Promise<void> {
     try {
       await this.catchUp();
     } catch (error) {
-      this.#options.logger.warn({ err: errorSummary(error) }, 'reading revocations from the database failed; retrying');
+      this.#options.logger.warn({ err: errorSummary(error) }, 'reading revocations from the database failed; retrying at the next poll');
     }
   }
 
   #apply(revocation: Revocation, origin: RevocationOrigin): void {
-    const { revokedSessions, personalAccessTokenCache, logger } = this.#options;
+    const { revokedSessions, revokedUsers, personalAccessTokenCache, logger } = this.#options;
     const reason: RevokedSessionReason = revocation.userDeleted ? 'USER_NOT_FOUND' : 'SESSION_REVOKED';
     revokedSessions.add(revocation.sessionIds ?? [], reason);
+    if (revocation.revokedBefore !== undefined) {
+      revokedUsers?.add({ userId: revocation.userId, revokedBefore: revocation.revokedBefore, exceptSessionId: revocation.exceptSessionId });
+    }
     personalAccessTokenCache.invalidate({ userId: revocation.userId, tokenIds: revocation.tokenIds, allOfUser: revocation.userDeleted });
     for (const listener of this.#listeners) {
       try {

@@ -8,6 +8,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { attachWebSocketEndpoint } from '../../src/realtime/websocket-server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { createServices, type Services } from '../../src/services.js';
+import type { RevocationChannel } from '../../src/sessions/revocations.js';
 import { capturedLogger } from './captured-logger.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -18,6 +19,8 @@ export interface TestGatewayOptions {
   readonly now?: Date;
   /** Reuse a database (for restarts); by default each gateway gets a fresh one. */
   readonly database?: TestDatabase;
+  /** How revocations reach other instances (an InProcessRevocationHub's channel); by default as configured. */
+  readonly revocationChannel?: RevocationChannel;
 }
 
 export interface TestGateway {
@@ -64,7 +67,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   let services: Services;
   try {
     await migrateToLatest(handle.db);
-    services = await createServices({ config, db: handle.db, clock, logger });
+    services = await createServices({ config, db: handle.db, clock, logger, revocationChannel: options.revocationChannel });
   } catch (error) {
     // A gateway that never started must not leave its database (a PostgreSQL schema) behind.
     await handle.close();
