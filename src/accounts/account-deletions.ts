@@ -38,7 +38,18 @@ export class AccountDeletions {
       // then finds the account gone; nothing is added unseen between the reads and the delete.
       const locked = await trx.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return undefined;
-      const sessions = await trx.selectFrom('sessions').select(['id', 'last_used_at']).where('user_id', '=', userId).execute();
+      // Then the sessions' rows, read as they are once locked (a no-op write locks a row on
+      // PostgreSQL and SQLite alike). A refresh locks its session's row before it writes a token
+      // (SessionStore.rotate): one in flight commits first and its last_used_at, the start of
+      // the access token it hands out, is read here; one that comes later finds the session
+      // gone. The same order on both sides, so the cascade below never waits on a refresh that
+      // waits on it.
+      const sessions = await trx
+        .updateTable('sessions')
+        .set((eb) => ({ last_used_at: eb.ref('last_used_at') }))
+        .where('user_id', '=', userId)
+        .returning(['id', 'last_used_at'])
+        .execute();
       // Rotated tokens too: presented again they would say REFRESH_TOKEN_REUSED, now USER_NOT_FOUND.
       const refreshTokens = await trx
         .selectFrom('refresh_tokens')

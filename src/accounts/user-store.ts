@@ -61,14 +61,15 @@ export class UserStore {
   }
 
   /**
-   * Replaces a hash with a re-hash of the same password, only while the stored hash is still the
-   * one that was verified: a re-hash must never undo a password change that landed meanwhile.
-   * False when it did not apply.
+   * Replaces a hash only while the stored hash is still the one that was verified: a re-hash
+   * must never undo a password change that landed meanwhile, and of two password changes that
+   * verified the same current password only the first may land. False when it did not apply.
+   * `executor` is the transaction it belongs to, if any.
    */
-  async replacePasswordHash(id: string, verifiedHash: string, rehashed: string, now: number): Promise<boolean> {
-    const result = await this.#db
+  async replacePasswordHash(id: string, verifiedHash: string, replacement: string, now: number, executor: Kysely<Database> = this.#db): Promise<boolean> {
+    const result = await executor
       .updateTable('users')
-      .set({ password_hash: rehashed, updated_at: now })
+      .set({ password_hash: replacement, updated_at: now })
       .where('id', '=', id)
       .where('password_hash', '=', verifiedHash)
       .executeTakeFirst();

@@ -106,7 +106,7 @@ builder.mutationField('refresh', (t) =>
       const presented = args.refreshToken ?? parseCookies(context.request.headers.get('cookie') ?? '')[REFRESH_TOKEN_COOKIE];
       if (presented === undefined || presented === '') throw new UnauthenticatedError('TOKEN_MISSING');
       const { sessions, users, accountDeletions } = context.services;
-      const grant = await sessions.rotate(presented, context.client.ip).catch(async (error: unknown) => {
+      const grant = await sessions.rotate(presented, context.client).catch(async (error: unknown) => {
         // A deleted account's refresh token is unknown now; say why instead of TOKEN_INVALID.
         const invalid = error instanceof UnauthenticatedError && error.reason === 'TOKEN_INVALID';
         if (invalid && (await accountDeletions.wasDeleted('refresh_token', hashToken(presented)))) throw new UnauthenticatedError('USER_NOT_FOUND');
@@ -122,8 +122,8 @@ builder.mutationField('refresh', (t) =>
 builder.mutationField('logout', (t) =>
   t.withAuth({ session: true }).boolean({
     description: 'Revokes the current session and clears the cookies.',
-    resolve: async (_root, _args, { caller, services, responseCookies }) => {
-      await services.sessions.revoke(caller.sessionId, 'LOGOUT');
+    resolve: async (_root, _args, { caller, services, responseCookies, client }) => {
+      await services.sessions.revoke(caller.sessionId, 'LOGOUT', client);
       responseCookies.push(...services.cookies.clear());
       return true;
     },

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { generateOpaqueToken, hashToken } from '../auth/opaque-token.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
 import type { Database, SessionsTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
+import type { SecurityEventClient, SecurityEventRecorder } from '../security-events/security-event.js';
+import { clientFingerprint, type PresentingClient } from './client-fingerprint.js';
 import type { Revocation } from './revocations.js';
+import type { SessionState, UserRevocationMarker } from './revoked-users.js';
 
 export type SessionRow = Selectable<SessionsTable>;
 
 /** Why a session ended; stored with it and shown in revocation events. */
-export type RevocationReason = 'LOGOUT' | 'LOGOUT_ALL' | 'REVOKED' | 'PASSWORD_CHANGED' | 'REFRESH_TOKEN_REUSED';
+export type RevocationReason = 'LOGOUT' | 'LOGOUT_ALL' | 'REVOKED' | 'PASSWORD_CHANGED' | 'REFRESH_TOKEN_REUSED' | 'SESSION_LIMIT';
 
 export interface SessionStoreOptions {
   readonly db: Kysely<Database>;
@@ -21,12 +24,16 @@ export interface SessionStoreOptions {
   readonly sessionMaxLifetimeSeconds: number;
   readonly refreshReuseGraceSeconds: number;
   readonly rotation: boolean;
+  /** Live sessions per user; a sign-in beyond it revokes the least recently used (SESSION_LIMIT). */
+  readonly maxSessionsPerUser: number;
   /**
    * Told of every revocation, after the database has it, so that the sessions' access tokens
    * are refused at once (Revocations.announce). Every revoking path here goes through it,
    * refresh-token reuse included.
    */
   readonly onRevoked?: (revocation: Revocation) => Promise<void>;
+  /** Told of sessions revoked one by one (logout, revokeDevice, refresh-token reuse, SESSION_LIMIT). */
+  readonly securityEvents?: SecurityEventRecorder;
 }
 
 export interface NewSession {
@@ -44,9 +51,9 @@ export interface NewSession {
 
 /** What revokeAllOfUser revoked. */
 export interface RevokedSessionIds {
-  /** Every session revoked, expired ones included (an access token may outlive its session). */
+  /** The live (unexpired) sessions revoked: the ones `devices` showed. Expired ones are covered by the marker. */
   readonly sessionIds: string[];
-  /** How many of them were live (unexpired): the ones `devices` showed. */
+  /** How many there were. */
   readonly liveCount: number;
 }
 
@@ -57,13 +64,27 @@ export interface SessionGrant {
   readonly refreshTokenExpiresAt: number;
 }
 
-/** How far a grace-window reuse may follow a chain of successors. */
+/** How far a grace-window replay may follow a chain of successors. */
 const MAX_SUCCESSOR_HOPS = 8;
+
+/**
+ * How often one rotated token may be presented again within its grace window. The tabs of a
+ * browser waking together all present the same cookie at once; past this many it is not one
+ * client racing itself, and the next replay counts as reuse.
+ */
+export const MAX_GRACE_REPLAYS = 20;
 
 type RotationOutcome =
   | { readonly kind: 'granted'; readonly grant: SessionGrant }
   | { readonly kind: 'refused'; readonly reason: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_REVOKED' }
   | { readonly kind: 'reused'; readonly sessionId: string };
+
+/** Carries a rotation that did not grant out of its transaction, rolling the transaction back. */
+class RotationRefused extends Error {
+  constructor(readonly outcome: Exclude<RotationOutcome, { kind: 'granted' }>) {
+    super(outcome.kind);
+  }
+}
 
 /**
  * Sessions and their refresh tokens. One sign-in is one session is one token family: every
@@ -100,7 +121,7 @@ export class SessionStore {
       revoked_reason: null,
     };
     const refreshToken = generateOpaqueToken();
-    const created = await db.transaction().execute(async (trx) => {
+    const evicted = await db.transaction().execute(async (trx) => {
       // A write to the user's row, conditioned on the password checked, locks that row until
       // commit. changePassword and deleteAccount write the row too, so on PostgreSQL they either
       // wait for this session (and then revoke it) or make this condition fail; SQLite has one
@@ -111,15 +132,47 @@ export class SessionStore {
         .where('id', '=', input.userId)
         .where('password_hash', '=', input.passwordHash)
         .executeTakeFirst();
-      if (Number(locked.numUpdatedRows) === 0) return false;
+      if (Number(locked.numUpdatedRows) === 0) return undefined;
+      // Under that lock, so that concurrent sign-ins to one account count each other.
+      const evictedIds = await this.#evictBeyondLimit(trx, input.userId, now);
       await trx.insertInto('sessions').values(session).execute();
       await trx
         .insertInto('refresh_tokens')
         .values({ token_hash: hashToken(refreshToken), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
         .execute();
-      return true;
+      return evictedIds;
     });
-    return created ? { session, refreshToken, refreshTokenExpiresAt: expiresAt } : undefined;
+    if (evicted === undefined) return undefined;
+    for (const id of evicted) this.#recordRevoked(input.userId, id, 'SESSION_LIMIT', input);
+    if (evicted.length > 0) await this.#options.onRevoked?.({ userId: input.userId, sessionIds: evicted });
+    return { session, refreshToken, refreshTokenExpiresAt: expiresAt };
+  }
+
+  /**
+   * Makes room for one more session: revokes the user's live sessions beyond the newest
+   * maxSessionsPerUser - 1, least recently used first, and returns their ids. One statement.
+   */
+  async #evictBeyondLimit(trx: Transaction<Database>, userId: string, now: number): Promise<string[]> {
+    const beyondLimit = trx
+      .selectFrom('sessions')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('absolute_expires_at', '>', now)
+      .orderBy('last_used_at', 'desc')
+      .orderBy('id', 'desc')
+      // SQLite has no OFFSET without a LIMIT.
+      .limit(Number.MAX_SAFE_INTEGER)
+      .offset(this.#options.maxSessionsPerUser - 1);
+    const rows = await trx
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: 'SESSION_LIMIT' })
+      .where('id', 'in', beyondLimit)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   /**
@@ -127,10 +180,22 @@ export class SessionStore {
    * TOKEN_EXPIRED, SESSION_REVOKED, or REFRESH_TOKEN_REUSED after revoking the session. Expiry
    * is checked before reuse, so a rotated token is never needed past its expires_at; the
    * retention purge (src/db/retention.ts) then deletes it, and a token it has deleted is
-   * TOKEN_INVALID, like one never issued.
+   * TOKEN_INVALID, like one never issued. `client` is who presents it (null: unknown): the
+   * grace window serves only the client that rotated the token.
    */
-  async rotate(refreshToken: string, ip: string | null): Promise<SessionGrant> {
-    const outcome = await this.#options.db.transaction().execute((trx) => this.#rotate(trx, hashToken(refreshToken), refreshToken, ip));
+  async rotate(refreshToken: string, client: PresentingClient | null): Promise<SessionGrant> {
+    let outcome: RotationOutcome;
+    try {
+      outcome = await this.#options.db.transaction().execute(async (trx) => {
+        const result = await this.#rotate(trx, hashToken(refreshToken), refreshToken, client);
+        // Rolled back, so that a refused attempt leaves nothing behind (a touched session, a count).
+        if (result.kind !== 'granted') throw new RotationRefused(result);
+        return result;
+      });
+    } catch (error) {
+      if (!(error instanceof RotationRefused)) throw error;
+      outcome = error.outcome;
+    }
     switch (outcome.kind) {
       case 'granted':
         return outcome.grant;
@@ -138,66 +203,92 @@ export class SessionStore {
         throw new UnauthenticatedError(outcome.reason);
       case 'reused':
         // Outside the rotation's transaction, so the revocation stands whatever happened there.
-        await this.revoke(outcome.sessionId, 'REFRESH_TOKEN_REUSED');
+        await this.revoke(outcome.sessionId, 'REFRESH_TOKEN_REUSED', client ?? undefined);
         throw new UnauthenticatedError('REFRESH_TOKEN_REUSED');
     }
   }
 
-  async #rotate(trx: Transaction<Database>, tokenHash: string, presented: string, ip: string | null): Promise<RotationOutcome> {
+  async #rotate(trx: Transaction<Database>, tokenHash: string, presented: string, client: PresentingClient | null): Promise<RotationOutcome> {
     const { clock, box, rotation, refreshTokenTtlSeconds } = this.#options;
     const now = clock.now();
-    let token = await findToken(trx, tokenHash);
-    if (!token) return { kind: 'refused', reason: 'TOKEN_INVALID' };
-    if (token.revoked_at !== null) return { kind: 'refused', reason: 'SESSION_REVOKED' };
-    if (token.expires_at <= now || token.absolute_expires_at <= now) return { kind: 'refused', reason: 'TOKEN_EXPIRED' };
-
-    const expiresAt = Math.min(now + refreshTokenTtlSeconds * 1000, token.absolute_expires_at);
-    if (token.used_at === null) {
-      if (!rotation) {
-        await trx.updateTable('refresh_tokens').set({ expires_at: expiresAt }).where('token_hash', '=', tokenHash).execute();
-        return { kind: 'granted', grant: await touchSession(trx, token.session_id, now, expiresAt, ip, presented) };
-      }
-      const successor = generateOpaqueToken();
-      // The "used_at is null" condition makes the rotation a compare-and-set: of concurrent
-      // refreshes of one token exactly one wins, on SQLite and PostgreSQL alike.
-      const claimed = await trx
+    // The first statement finds the token's session and locks its row, only while the session
+    // is unrevoked and within its lifetime. Whatever else writes a session's tokens (a
+    // concurrent refresh, account deletion) locks that row first too, so on PostgreSQL they
+    // queue in one order instead of deadlocking, and a logout or a deletion that committed
+    // before is seen rather than granted past. It slides the session as if the token were
+    // live, saving a read on the common path; when it is not, rotate() rolls this back.
+    const session = await touchSessionOfToken(trx, tokenHash, now, now + refreshTokenTtlSeconds * 1000, client?.ip ?? null);
+    if (!session) return refusal(await findToken(trx, tokenHash), now) ?? { kind: 'refused', reason: 'TOKEN_INVALID' };
+    const expiresAt = session.expires_at;
+    if (!rotation) {
+      const extended = await trx
         .updateTable('refresh_tokens')
-        .set({ used_at: now, successor_sealed: box.seal(successor, tokenHash) })
+        .set({ expires_at: expiresAt })
         .where('token_hash', '=', tokenHash)
-        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
         .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 1) {
-        await trx
-          .insertInto('refresh_tokens')
-          .values({ token_hash: hashToken(successor), session_id: token.session_id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
-          .execute();
-        await this.#forgetExpiredSuccessors(trx, token.session_id, now);
-        return { kind: 'granted', grant: await touchSession(trx, token.session_id, now, expiresAt, ip, successor) };
-      }
-      token = await findToken(trx, tokenHash);
-      if (!token) return { kind: 'refused', reason: 'TOKEN_INVALID' };
+      if (Number(extended.numUpdatedRows) === 1) return granted(session, presented, expiresAt);
+      return refusal(await findToken(trx, tokenHash), now) ?? { kind: 'refused', reason: 'TOKEN_INVALID' };
     }
-    return this.#reuse(trx, token, now, ip);
+    const successor = generateOpaqueToken();
+    // The "used_at is null" condition makes the rotation a compare-and-set: of concurrent
+    // refreshes of one token exactly one wins, on SQLite and PostgreSQL alike.
+    const claimed = await trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: now, successor_sealed: box.seal(successor, tokenHash), rotated_by: clientFingerprint(client) })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 1) {
+      await trx
+        .insertInto('refresh_tokens')
+        .values({ token_hash: hashToken(successor), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
+        .execute();
+      await this.#forgetExpiredSuccessors(trx, session.id, now);
+      return granted(session, successor, expiresAt);
+    }
+    // Expired, or rotated before (perhaps by a concurrent refresh that held the session first).
+    // Expiry is checked before reuse: a rotated token is never needed past its expires_at.
+    const token = await findToken(trx, tokenHash);
+    return refusal(token, now) ?? this.#replay(trx, token!, now, client);
   }
 
   /**
-   * A token used again. Inside the grace window this is the same client racing itself (two tabs
-   * refreshing at once): it gets the live successor, so the chain stays single. Otherwise reuse.
+   * A rotated token presented again. Inside the grace window, by the client that rotated it
+   * (tabs of one browser refreshing at once), at most MAX_GRACE_REPLAYS times: it gets the live
+   * successor, so the chain stays single. Anything else is reuse: a copy is in other hands.
    */
-  async #reuse(trx: Transaction<Database>, first: TokenWithSession, now: number, ip: string | null): Promise<RotationOutcome> {
+  async #replay(trx: Transaction<Database>, presented: TokenWithSession, now: number, client: PresentingClient | null): Promise<RotationOutcome> {
     const graceMs = this.#options.refreshReuseGraceSeconds * 1000;
-    let token: TokenWithSession | undefined = first;
+    const fingerprint = clientFingerprint(client);
+    let token: TokenWithSession | undefined = presented;
     for (let hop = 0; hop < MAX_SUCCESSOR_HOPS && token; hop++) {
-      if (token.used_at === null) {
-        if (token.expires_at <= now) return { kind: 'refused', reason: 'TOKEN_EXPIRED' };
-        return { kind: 'granted', grant: await touchSession(trx, token.session_id, now, token.expires_at, ip, token.successorRaw!) };
-      }
+      if (token.used_at === null) return this.#grantReplay(trx, presented, token, now, client);
       if (graceMs === 0 || now - token.used_at > graceMs || token.successor_sealed === null) break;
+      // Every link was rotated by this same client, or a thief who rotated first is served.
+      if (token.rotated_by !== fingerprint) break;
       const successorRaw = this.#options.box.open(token.successor_sealed, token.token_hash);
       const next = await findToken(trx, hashToken(successorRaw));
       token = next ? { ...next, successorRaw } : undefined;
     }
-    return { kind: 'reused', sessionId: first.session_id };
+    return { kind: 'reused', sessionId: presented.session_id };
+  }
+
+  /** Hands a replayed token's live successor over, counting the replay against its limit. */
+  async #grantReplay(trx: Transaction<Database>, presented: TokenWithSession, live: TokenWithSession, now: number, client: PresentingClient | null): Promise<RotationOutcome> {
+    if (live.expires_at <= now) return { kind: 'refused', reason: 'TOKEN_EXPIRED' };
+    // The session, locked since the rotation's first statement, follows its live token again.
+    const session = await touchSession(trx, live.session_id, now, live.expires_at, client?.ip ?? null);
+    if (!session) return { kind: 'refused', reason: 'SESSION_REVOKED' };
+    const counted = await trx
+      .updateTable('refresh_tokens')
+      .set((eb) => ({ replay_count: eb('replay_count', '+', 1) }))
+      .where('token_hash', '=', presented.token_hash)
+      .where('replay_count', '<', MAX_GRACE_REPLAYS)
+      .executeTakeFirst();
+    if (Number(counted.numUpdatedRows) === 0) return { kind: 'reused', sessionId: presented.session_id };
+    return granted(session, live.successorRaw!, live.expires_at);
   }
 
   /** Successors are kept sealed only through the grace window; after it they are erased. */
@@ -228,8 +319,8 @@ export class SessionStore {
   }
 
   /** Revokes one session; false when it was already revoked or does not exist. */
-  async revoke(sessionId: string, reason: RevocationReason): Promise<boolean> {
-    return this.#revokeOne(sessionId, undefined, reason);
+  async revoke(sessionId: string, reason: RevocationReason, client?: SecurityEventClient): Promise<boolean> {
+    return this.#revokeOne(sessionId, undefined, reason, client);
   }
 
   /**
@@ -237,11 +328,11 @@ export class SessionStore {
    * whether the id is unknown, already revoked or another user's. One conditional write, so
    * the answer cannot change between a check and the revocation.
    */
-  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
-    return this.#revokeOne(sessionId, userId, reason);
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, client?: SecurityEventClient): Promise<boolean> {
+    return this.#revokeOne(sessionId, userId, reason, client);
   }
 
-  async #revokeOne(sessionId: string, ownerId: string | undefined, reason: RevocationReason): Promise<boolean> {
+  async #revokeOne(sessionId: string, ownerId: string | undefined, reason: RevocationReason, client?: SecurityEventClient): Promise<boolean> {
     let query = this.#options.db
       .updateTable('sessions')
       .set({ revoked_at: this.#options.clock.now(), revoked_reason: reason })
@@ -250,13 +341,27 @@ export class SessionStore {
     if (ownerId !== undefined) query = query.where('user_id', '=', ownerId);
     const revoked = await query.returning('user_id').executeTakeFirst();
     if (!revoked) return false;
+    this.#recordRevoked(revoked.user_id, sessionId, reason, client);
     await this.#options.onRevoked?.({ userId: revoked.user_id, sessionIds: [sessionId] });
     return true;
   }
 
   /**
-   * Revokes every unrevoked session of a user, optionally sparing one. Expired sessions are
-   * revoked too: an access token issued just before a session's absolute expiry outlives it.
+   * A session revoked on its own, as a security event; a refresh-token reuse is recorded with
+   * the revocation it causes, so once however many copies of the token race in.
+   */
+  #recordRevoked(userId: string, sessionId: string, reason: RevocationReason, client: SecurityEventClient | undefined): void {
+    const events = this.#options.securityEvents;
+    if (reason === 'REFRESH_TOKEN_REUSED') events?.record({ event: 'session.refresh_reuse_detected', userId, sessionId, reason, client });
+    events?.record({ event: 'session.revoked', userId, sessionId, reason, client });
+  }
+
+  /**
+   * Revokes every session of a user, optionally sparing one, with one per-user marker ("every
+   * session that existed before now, but this one": src/sessions/revoked-users.ts) rather than
+   * a list, so that the announcement is one small message however many sessions there were.
+   * Only the unexpired sessions get revoked_at written (an expired one cannot be refreshed);
+   * the marker still refuses the access tokens that outlive their expired sessions.
    * `alongside` is a write that stands or falls with the revocation, in the same transaction
    * and before it: a new password must never be stored while the sessions it ends stay live.
    */
@@ -270,19 +375,61 @@ export class SessionStore {
     const now = clock.now();
     const rows = await db.transaction().execute(async (trx) => {
       await alongside?.(trx);
-      let query = trx.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      // A marker older than the one held is never written over it (two logoutAll racing).
+      const marker = { user_id: userId, revoked_before: now, except_session_id: exceptSessionId ?? null, reason };
+      await trx
+        .insertInto('user_session_revocations')
+        .values(marker)
+        .onConflict((oc) =>
+          oc
+            .column('user_id')
+            .doUpdateSet({ revoked_before: now, except_session_id: marker.except_session_id, reason })
+            .where('user_session_revocations.revoked_before', '<=', now),
+        )
+        .execute();
+      let query = trx
+        .updateTable('sessions')
+        .set({ revoked_at: now, revoked_reason: reason })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('absolute_expires_at', '>', now);
       if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId);
-      return query.returning(['id', 'expires_at', 'absolute_expires_at']).execute();
+      return query.returning('id').execute();
     });
     const sessionIds = rows.map((row) => row.id);
-    if (sessionIds.length > 0) await onRevoked?.({ userId, sessionIds });
-    return { sessionIds, liveCount: rows.filter((row) => row.expires_at > now && row.absolute_expires_at > now).length };
+    await onRevoked?.({ userId, sessionIds, revokedBefore: now, ...(exceptSessionId !== undefined ? { exceptSessionId } : {}) });
+    return { sessionIds, liveCount: sessionIds.length };
   }
 
   /** Sessions revoked at or after a time: what a fresh instance must refuse at once. */
   async revokedSince(since: number): Promise<{ id: string; userId: string; revokedAt: number }[]> {
     const rows = await this.#options.db.selectFrom('sessions').select(['id', 'user_id', 'revoked_at']).where('revoked_at', '>=', since).execute();
     return rows.map((row) => ({ id: row.id, userId: row.user_id, revokedAt: row.revoked_at! }));
+  }
+
+  /** Per-user markers written at or after a time (by revoked_before, indexed). */
+  async userRevocationsSince(since: number): Promise<UserRevocationMarker[]> {
+    const rows = await this.#options.db
+      .selectFrom('user_session_revocations')
+      .select(['user_id', 'revoked_before', 'except_session_id'])
+      .where('revoked_before', '>=', since)
+      .execute();
+    return rows.map((row) => ({
+      userId: row.user_id,
+      revokedBefore: row.revoked_before,
+      ...(row.except_session_id !== null ? { exceptSessionId: row.except_session_id } : {}),
+    }));
+  }
+
+  /** What decides whether a marker revoked a session (RevokedUsers): one row by primary key. */
+  async sessionState(sessionId: string): Promise<SessionState | undefined> {
+    const row = await this.#options.db
+      .selectFrom('sessions')
+      .select(['created_at', 'revoked_at', 'expires_at', 'absolute_expires_at'])
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    return row && { createdAt: row.created_at, revokedAt: row.revoked_at, expiresAt: row.expires_at, absoluteExpiresAt: row.absolute_expires_at };
   }
 }
 
@@ -292,6 +439,7 @@ interface TokenWithSession {
   expires_at: number;
   used_at: number | null;
   successor_sealed: string | null;
+  rotated_by: string | null;
   revoked_at: number | null;
   absolute_expires_at: number;
   /** The raw token, known when reached through a predecessor's sealed successor. */
@@ -308,6 +456,7 @@ function findToken(trx: Transaction<Database>, tokenHash: string): Promise<Token
       'refresh_tokens.expires_at',
       'refresh_tokens.used_at',
       'refresh_tokens.successor_sealed',
+      'refresh_tokens.rotated_by',
       'sessions.revoked_at',
       'sessions.absolute_expires_at',
     ])
@@ -315,21 +464,49 @@ function findToken(trx: Transaction<Database>, tokenHash: string): Promise<Token
     .executeTakeFirst();
 }
 
-/** Records a refresh on the session and returns the grant for the token now in the client's hands. */
-async function touchSession(
-  trx: Transaction<Database>,
-  sessionId: string,
-  now: number,
-  expiresAt: number,
-  ip: string | null,
-  refreshToken: string,
-): Promise<SessionGrant> {
+/** Records a refresh on a session that is still unrevoked; undefined when it has been revoked or deleted. */
+function touchSession(trx: Transaction<Database>, sessionId: string, now: number, expiresAt: number, ip: string | null): Promise<SessionRow | undefined> {
   // RETURNING (SQLite 3.35+, PostgreSQL): the updated row without a second statement.
-  const session = await trx
+  return trx
     .updateTable('sessions')
     .set({ last_used_at: now, expires_at: expiresAt, ...(ip !== null ? { ip } : {}) })
     .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return { session, refreshToken, refreshTokenExpiresAt: expiresAt };
+    .executeTakeFirst();
+}
+
+/**
+ * Slides the session a refresh token belongs to, never past its absolute lifetime, and records
+ * the refresh, locking the session's row until commit; undefined when there is no such token or
+ * its session is revoked, deleted with its account, or past its absolute lifetime.
+ */
+function touchSessionOfToken(trx: Transaction<Database>, tokenHash: string, now: number, slideTo: number, ip: string | null): Promise<SessionRow | undefined> {
+  return trx
+    .updateTable('sessions')
+    .set({
+      last_used_at: now,
+      expires_at: sql<number>`case when absolute_expires_at < ${slideTo} then absolute_expires_at else ${slideTo} end`,
+      ...(ip !== null ? { ip } : {}),
+    })
+    .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', tokenHash))
+    .where('revoked_at', 'is', null)
+    .where('absolute_expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Why a token cannot be rotated, as its row and its session's tell (unknown: deleted with its
+ * account, purged, or never issued); undefined when they allow it.
+ */
+function refusal(token: TokenWithSession | undefined, now: number): RotationOutcome | undefined {
+  if (!token) return { kind: 'refused', reason: 'TOKEN_INVALID' };
+  if (token.revoked_at !== null) return { kind: 'refused', reason: 'SESSION_REVOKED' };
+  if (token.expires_at <= now || token.absolute_expires_at <= now) return { kind: 'refused', reason: 'TOKEN_EXPIRED' };
+  return undefined;
+}
+
+function granted(session: SessionRow, refreshToken: string, refreshTokenExpiresAt: number): RotationOutcome {
+  return { kind: 'granted', grant: { session, refreshToken, refreshTokenExpiresAt } };
 }
