@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { PasswordAttempts } from '../accounts/accounts.js';
+import type { PasswordAttempt, PasswordAttempts } from '../accounts/accounts.js';
 import { usernameKey } from '../accounts/username.js';
 import { consumeOrRefuse } from './rate-limiter-store.js';
 
@@ -23,8 +23,22 @@ export class AccountLockout implements PasswordAttempts {
     this.#failures = failures;
   }
 
-  begin(username: string): Promise<void> {
-    return consumeOrRefuse(this.#failures, lockoutKey(username));
+  async begin(username: string): Promise<PasswordAttempt> {
+    // Read off the consumption itself, which is atomic in the store: of parallel guesses
+    // exactly one takes the last point, so a lock is reported once.
+    let remainingPoints = Number.POSITIVE_INFINITY;
+    const failures = this.#failures;
+    await consumeOrRefuse(
+      {
+        async consume(key) {
+          const result = await failures.consume(key);
+          remainingPoints = result.remainingPoints;
+          return result;
+        },
+      },
+      lockoutKey(username),
+    );
+    return { lastBeforeLock: remainingPoints === 0 };
   }
 
   async succeeded(username: string): Promise<void> {

@@ -1,7 +1,9 @@
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import { normalizePassword } from '../auth/password-policy.js';
 import type { Clock } from '../clock.js';
-import { InvalidCredentialsError, UsernameTakenError } from '../errors.js';
+import { InvalidCredentialsError, RateLimitedError, UsernameTakenError } from '../errors.js';
+import { type FailedPasswordCheck, type PasswordCheckAudit, recordFailedPasswordCheck } from '../security-events/password-check-audit.js';
+import type { SecurityEventRecorder } from '../security-events/security-event.js';
 import { sessionName, storedUserAgent } from '../sessions/device-name.js';
 import type { SessionGrant, SessionStore } from '../sessions/session-store.js';
 import type { AccountDeletions } from './account-deletions.js';
@@ -30,9 +32,15 @@ export interface SignedIn extends SessionGrant {
  */
 export interface PasswordAttempts {
   /** Counts an attempt on the account; throws RATE_LIMITED, before any verification, while it is locked. */
-  begin(username: string): Promise<void>;
+  begin(username: string): Promise<PasswordAttempt | void>;
   /** The password was right: the account's failures are forgotten. */
   succeeded(username: string): Promise<void>;
+}
+
+/** One counted attempt. */
+export interface PasswordAttempt {
+  /** The account's last before it locks: should this one fail, the account is locked. */
+  readonly lastBeforeLock: boolean;
 }
 
 export interface AccountsOptions {
@@ -46,6 +54,8 @@ export interface AccountsOptions {
   readonly deletions: AccountDeletions;
   /** Limits password guesses per account; none by default. */
   readonly passwordAttempts?: PasswordAttempts;
+  /** Told of sign-ins, failed password checks, lockouts, registrations and credential changes. */
+  readonly securityEvents?: SecurityEventRecorder;
 }
 
 /** How often a sign-in re-checks a password whose hash changed while it was being verified. */
@@ -70,6 +80,7 @@ export class Accounts {
     const grant = await this.#startSession(user, name, client);
     // The account was changed or deleted between its creation and here, by someone who signed in to it.
     if (!grant) throw new InvalidCredentialsError();
+    this.#options.securityEvents?.record({ event: 'account.registered', userId: user.id, username, sessionId: grant.session.id, client });
     return { user, ...grant };
   }
 
@@ -80,13 +91,18 @@ export class Accounts {
   async login(input: Credentials, client: ClientInfo): Promise<SignedIn> {
     const name = sessionName(input.deviceName, client.userAgent);
     for (let attempt = 1; ; attempt++) {
-      const user = await this.#checkPassword(input.username, input.password);
+      const user = await this.#checkPassword(input.username, input.password, { event: 'auth.login.failed', client });
       const grant = await this.#startSession(user, name, client);
-      if (grant) return { user, ...grant };
+      if (grant) {
+        this.#options.securityEvents?.record({ event: 'auth.login.succeeded', userId: user.id, username: input.username, sessionId: grant.session.id, client });
+        return { user, ...grant };
+      }
       // The password hash changed after it was verified. A concurrent login's re-hash of the
       // same password passes the check again; a new password or a deleted account does not.
       // Anything still changing after that is refused rather than chased.
-      if (attempt === MAX_PASSWORD_CHECKS_PER_SIGN_IN) throw new InvalidCredentialsError();
+      if (attempt === MAX_PASSWORD_CHECKS_PER_SIGN_IN) {
+        throw this.#refused({ event: 'auth.login.failed', client }, { username: input.username, reason: 'CREDENTIALS_CHANGED', userId: user.id });
+      }
     }
   }
 
@@ -94,17 +110,21 @@ export class Accounts {
    * Verifies a username and password; INVALID_CREDENTIALS for any mismatch, RATE_LIMITED
    * without verifying anything while the account is locked.
    */
-  async #checkPassword(username: string, rawPassword: string): Promise<UserRow> {
+  async #checkPassword(username: string, rawPassword: string, audit: PasswordCheckAudit): Promise<UserRow> {
     const { users, hasher, clock, passwordAttempts } = this.#options;
-    await passwordAttempts?.begin(username);
+    const attempt = await passwordAttempts?.begin(username).catch((error: unknown) => {
+      if (error instanceof RateLimitedError) this.#refused(audit, { username, reason: 'LOCKED' });
+      throw error;
+    });
+    const lockedNow = attempt?.lastBeforeLock;
     const password = passwordForCheck(rawPassword);
     const user = password === undefined ? undefined : await users.findByUsername(username);
     if (!user || password === undefined) {
       await hasher.verifyDummy(password ?? '');
-      throw new InvalidCredentialsError();
+      throw this.#refused(audit, { username, reason: password === undefined ? 'MALFORMED_PASSWORD' : 'UNKNOWN_USER', userId: user?.id, lockedNow });
     }
     const check = await hasher.verify(user.password_hash, password);
-    if (!check.valid) throw new InvalidCredentialsError();
+    if (!check.valid) throw this.#refused(audit, { username, reason: 'BAD_PASSWORD', userId: user.id, lockedNow });
     await passwordAttempts?.succeeded(username);
     if (check.needsRehash) {
       const rehashed = await hasher.hash(password);
@@ -112,6 +132,12 @@ export class Accounts {
       if (await users.replacePasswordHash(user.id, user.password_hash, rehashed, clock.now())) return { ...user, password_hash: rehashed };
     }
     return user;
+  }
+
+  /** Records a refused password check (internally, with its reason); the client is told INVALID_CREDENTIALS only. */
+  #refused(audit: PasswordCheckAudit, failure: FailedPasswordCheck): InvalidCredentialsError {
+    recordFailedPasswordCheck(this.#options.securityEvents, audit, failure);
+    return new InvalidCredentialsError();
   }
 
   /** Undefined when the account's password hash is no longer the one checked (or it is gone). */
@@ -139,29 +165,37 @@ export class Accounts {
 
   /**
    * Changes the password after checking the current one, and ends every other session. A
-   * sign-in that verified the old password while this ran gets no session (SessionStore.create).
+   * sign-in that verified the old password while this ran gets no session (SessionStore.create);
+   * a change that landed since the check makes this one INVALID_CREDENTIALS.
    */
-  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | undefined): Promise<void> {
-    const { users, sessions, hasher, clock } = this.#options;
-    const user = await this.#checkOwnPassword(userId, currentPassword);
+  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | undefined, client?: ClientInfo): Promise<void> {
+    const { users, sessions, hasher, clock, securityEvents } = this.#options;
+    const user = await this.#checkOwnPassword(userId, currentPassword, { event: 'auth.reauthentication.failed', userId, sessionId: keepSessionId, client });
     const password = normalizePassword(newPassword, 'newPassword');
     const hash = await hasher.hash(password);
     // One transaction, so a failure cannot leave the new password stored and the other
     // sessions (perhaps an intruder's) live. The store announces the revocation after commit:
-    // the other sessions' access tokens fail from then on.
-    await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId, (trx) => users.setPasswordHash(user.id, hash, clock.now(), trx));
+    // the other sessions' access tokens fail from then on. The write is conditional on the hash
+    // just verified: of two changes that checked the same current password (perhaps the
+    // victim's and an attacker's) the first lands and the other is refused, with nothing revoked.
+    const { sessionIds } = await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId, async (trx) => {
+      if (!(await users.replacePasswordHash(user.id, user.password_hash, hash, clock.now(), trx))) throw new InvalidCredentialsError();
+    });
+    securityEvents?.record({ event: 'account.password_changed', userId: user.id, sessionId: keepSessionId, client });
+    for (const sessionId of sessionIds) securityEvents?.record({ event: 'session.revoked', userId: user.id, sessionId, reason: 'PASSWORD_CHANGED', client });
   }
 
   /** Deletes the account after checking its password; sessions and tokens go with it. */
-  async deleteAccount(userId: string, password: string): Promise<void> {
-    const user = await this.#checkOwnPassword(userId, password);
+  async deleteAccount(userId: string, password: string, client?: ClientInfo, sessionId?: string): Promise<void> {
+    const user = await this.#checkOwnPassword(userId, password, { event: 'auth.reauthentication.failed', userId, sessionId, client });
     await this.#options.deletions.delete(user.id);
+    this.#options.securityEvents?.record({ event: 'account.deleted', userId: user.id, sessionId, client });
   }
 
-  async #checkOwnPassword(userId: string, rawPassword: string): Promise<UserRow> {
+  async #checkOwnPassword(userId: string, rawPassword: string, audit: PasswordCheckAudit): Promise<UserRow> {
     const user = await this.#options.users.findById(userId);
     if (!user) throw new InvalidCredentialsError();
-    return this.#checkPassword(user.username, rawPassword);
+    return this.#checkPassword(user.username, rawPassword, audit);
   }
 }
 

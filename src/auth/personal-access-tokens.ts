@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { BadUserInputError, NotFoundError } from '../errors.js';
+import type { SecurityEventClient, SecurityEventRecorder } from '../security-events/security-event.js';
 import { hashToken } from './opaque-token.js';
 import { displayPrefixOf, generatePersonalAccessToken } from './personal-access-token-format.js';
 import { parseScopes } from './personal-access-token-scopes.js';
@@ -35,6 +36,8 @@ export interface PersonalAccessTokensOptions {
   readonly store: PersonalAccessTokenStore;
   readonly clock: Clock;
   readonly maxLivePerUser?: number;
+  /** Told of every token created and revoked (by id). */
+  readonly securityEvents?: SecurityEventRecorder;
 }
 
 /** Creating, listing and revoking a user's personal access tokens. */
@@ -42,15 +45,17 @@ export class PersonalAccessTokens {
   readonly #store: PersonalAccessTokenStore;
   readonly #clock: Clock;
   readonly #maxLivePerUser: number;
+  readonly #securityEvents: SecurityEventRecorder | undefined;
 
-  constructor({ store, clock, maxLivePerUser = MAX_LIVE_PERSONAL_ACCESS_TOKENS }: PersonalAccessTokensOptions) {
+  constructor({ store, clock, maxLivePerUser = MAX_LIVE_PERSONAL_ACCESS_TOKENS, securityEvents }: PersonalAccessTokensOptions) {
     this.#store = store;
     this.#clock = clock;
     this.#maxLivePerUser = maxLivePerUser;
+    this.#securityEvents = securityEvents;
   }
 
   /** Creates a token; the secret is returned here once and stored only as its SHA-256. */
-  async create(userId: string, input: NewPersonalAccessToken): Promise<{ token: string; personalAccessToken: PersonalAccessTokenView }> {
+  async create(userId: string, input: NewPersonalAccessToken, client?: SecurityEventClient): Promise<{ token: string; personalAccessToken: PersonalAccessTokenView }> {
     const name = parseTokenName(input.name);
     const scopes = parseScopes(input.scopes);
     const now = this.#clock.now();
@@ -71,6 +76,7 @@ export class PersonalAccessTokens {
     if (!(await this.#store.insertWithinLimit(row, this.#maxLivePerUser))) {
       throw new BadUserInputError('input', `At most ${this.#maxLivePerUser} personal access tokens may be live at once; revoke one first`);
     }
+    this.#securityEvents?.record({ event: 'pat.created', userId, tokenId: row.id, client });
     return { token, personalAccessToken: viewOf(row) };
   }
 
@@ -80,8 +86,9 @@ export class PersonalAccessTokens {
   }
 
   /** Revokes one of the user's tokens. NOT_FOUND for an unknown, revoked or another user's id alike. */
-  async revoke(userId: string, tokenId: string): Promise<void> {
+  async revoke(userId: string, tokenId: string, client?: SecurityEventClient): Promise<void> {
     if (!(await this.#store.revoke(userId, tokenId))) throw new NotFoundError('Personal access token');
+    this.#securityEvents?.record({ event: 'pat.revoked', userId, tokenId, client });
   }
 }
 

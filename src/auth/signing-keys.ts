@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { SigningAlgorithm } from '../config.js';
 import type { Database } from '../db/tables.js';
+import type { SecurityEventRecorder } from '../security-events/security-event.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface VerificationKey {
@@ -21,6 +22,8 @@ export interface SigningKeysOptions {
   readonly box: SecretBox;
   readonly algorithm: SigningAlgorithm;
   readonly clock: Clock;
+  /** Told of every key created (kid and algorithm only). */
+  readonly securityEvents?: SecurityEventRecorder;
 }
 
 /**
@@ -100,6 +103,7 @@ export class SigningKeys {
         retired_at: null,
       })
       .execute();
+    this.#options.securityEvents?.record({ event: 'key.created', keyId: kid, algorithm });
   }
 
   async #load(): Promise<void> {

@@ -43,15 +43,15 @@ builder.mutationField('createPersonalAccessToken', (t) =>
   t.withAuth({ session: true }).field({
     type: CreatedPersonalAccessTokenType,
     args: { input: t.arg({ type: CreatePersonalAccessTokenInput, required: true }) },
-    resolve: (_root, { input }, { caller, services }) => services.personalAccessTokens.create(caller.userId, input),
+    resolve: (_root, { input }, { caller, services, client }) => services.personalAccessTokens.create(caller.userId, input, client),
   }),
 );
 
 builder.mutationField('revokePersonalAccessToken', (t) =>
   t.withAuth({ session: true }).boolean({
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, { caller, services }) => {
-      await services.personalAccessTokens.revoke(caller.userId, String(id));
+    resolve: async (_root, { id }, { caller, services, client }) => {
+      await services.personalAccessTokens.revoke(caller.userId, String(id), client);
       return true;
     },
   }),

@@ -36,10 +36,11 @@ builder.queryField('devices', (t) =>
 builder.mutationField('logoutAll', (t) =>
   t.withAuth({ session: true }).int({
     description: 'Revokes every session of the caller, the current one included. Returns how many.',
-    resolve: async (_root, _args, { caller, services, responseCookies }) => {
-      const { liveCount } = await services.sessions.revokeAllOfUser(caller.userId, 'LOGOUT_ALL');
+    resolve: async (_root, _args, { caller, services, responseCookies, client }) => {
+      const { sessionIds, liveCount } = await services.sessions.revokeAllOfUser(caller.userId, 'LOGOUT_ALL');
+      for (const sessionId of sessionIds) services.securityEvents.record({ event: 'session.revoked', userId: caller.userId, sessionId, reason: 'LOGOUT_ALL', client });
       responseCookies.push(...services.cookies.clear());
-      // The sessions `devices` listed; expired ones were revoked as well, but never shown.
+      // The sessions `devices` listed; the user's marker stands for the expired ones too.
       return liveCount;
     },
   }),
@@ -48,9 +49,9 @@ builder.mutationField('logoutAll', (t) =>
 builder.mutationField('revokeDevice', (t) =>
   t.withAuth({ session: true }).boolean({
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, { caller, services }) => {
+    resolve: async (_root, { id }, { caller, services, client }) => {
       // Another user's session is answered exactly like a missing or revoked one: nothing leaks.
-      if (!(await services.sessions.revokeOwn(caller.userId, String(id), 'REVOKED'))) throw new NotFoundError('Session');
+      if (!(await services.sessions.revokeOwn(caller.userId, String(id), 'REVOKED', client))) throw new NotFoundError('Session');
       return true;
     },
   }),

@@ -37,8 +37,8 @@ builder.mutationField('changePassword', (t) =>
       currentPassword: t.arg.string({ required: true }),
       newPassword: t.arg.string({ required: true }),
     },
-    resolve: async (_root, { currentPassword, newPassword }, { caller, services }) => {
-      await services.accounts.changePassword(caller.userId, currentPassword, newPassword, caller.sessionId);
+    resolve: async (_root, { currentPassword, newPassword }, { caller, services, client }) => {
+      await services.accounts.changePassword(caller.userId, currentPassword, newPassword, caller.sessionId, client);
       return true;
     },
   }),
@@ -48,8 +48,8 @@ builder.mutationField('deleteAccount', (t) =>
   t.withAuth({ session: true }).boolean({
     description: "Deletes the caller's account, its sessions and tokens.",
     args: { password: t.arg.string({ required: true }) },
-    resolve: async (_root, { password }, { caller, services, responseCookies }) => {
-      await services.accounts.deleteAccount(caller.userId, password);
+    resolve: async (_root, { password }, { caller, services, responseCookies, client }) => {
+      await services.accounts.deleteAccount(caller.userId, password, client, caller.sessionId);
       responseCookies.push(...services.cookies.clear());
       return true;
     },
