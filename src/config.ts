@@ -32,6 +32,10 @@ export interface RateLimitConfig {
   /** Failed password checks per account before it is locked for the rest of the window. */
   readonly failedLoginsPerAccount: number;
   readonly failedLoginWindowSeconds: number;
+  /** updateUsername calls per account per hour (a bucket of this size, refilled over the hour). */
+  readonly usernameChangesPerHour: number;
+  /** Refused personal access tokens per client IP per minute; past it, uncached tokens get RATE_LIMITED. */
+  readonly failedTokensPerMinute: number;
 }
 
 export interface Config {
@@ -45,6 +49,12 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Prepended to the rate-limit keys and the revocation channel in Redis, so that deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /** How long a Redis command on a request path may take before the request goes on without it. */
+  readonly redisCommandTimeoutMs: number;
+  /** How often the subscriber connection is PINGed; a PING unanswered within the command timeout counts as a lost connection. */
+  readonly redisHealthCheckIntervalMs: number;
+  /** How often every instance reads the revocations since its last read from the database, whatever the state of Redis. */
+  readonly revocationPollIntervalMs: number;
   readonly encryptionSecret: string;
   readonly issuer: string;
   readonly audience: string;
@@ -61,6 +71,8 @@ export interface Config {
   readonly introspection: boolean;
   readonly maxBatchSize: number;
   readonly maxConnectionsPerUser: number;
+  /** Live sessions per account; a sign-in beyond it revokes the least recently used ones. */
+  readonly maxSessionsPerUser: number;
   readonly rateLimits: RateLimitConfig;
   readonly logLevel: string;
 }
@@ -74,6 +86,11 @@ export const DEFAULT_PORT = 4000;
 export const DEFAULT_GRAPHQL_PATH = '/graphql';
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/gateway.sqlite';
 export const DEFAULT_REDIS_KEY_PREFIX = 'gateway:';
+/** Far above a healthy Redis's answer (well under a millisecond on a LAN), short enough not to be felt by a sign-in. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 300;
+export const DEFAULT_REDIS_HEALTH_CHECK_INTERVAL_MS = 2_000;
+/** The bound on how late a revocation reaches another instance when its broadcast is lost. */
+export const DEFAULT_REVOCATION_POLL_INTERVAL_MS = 2_000;
 /** SQLite's own advice for WAL mode, and what issue #6 asks: nothing that answered is lost to a crash of the process. */
 export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'NORMAL';
 export const DEFAULT_AUDIENCE = 'graphql-auth-gateway';
@@ -86,6 +103,8 @@ export const DEFAULT_REFRESH_REUSE_GRACE_SECONDS = 10;
 export const DEFAULT_ARGON2: Argon2Config = Object.freeze({ memoryKiB: 19 * 1024, iterations: 2, parallelism: 1 });
 export const DEFAULT_MAX_BATCH_SIZE = 0;
 export const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
+/** Far more devices than a person uses, few enough that a script signing in forever cannot grow one account's rows without bound. */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 100;
 export const DEFAULT_LOG_LEVEL = 'info';
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = Object.freeze({
   credentialsPerSecond: 5,
@@ -93,6 +112,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = Object.freeze({
   registrationsPerHour: 20,
   failedLoginsPerAccount: 5,
   failedLoginWindowSeconds: 15 * 60,
+  usernameChangesPerHour: 5,
+  failedTokensPerMinute: 30,
 });
 
 /** Thrown when the environment holds an invalid setting; the message names the variable. */
@@ -164,6 +185,9 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, DEFAULT_SQLITE_SYNCHRONOUS),
     redisUrl: read.redisUrl('REDIS_URL'),
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', DEFAULT_REDIS_KEY_PREFIX),
+    redisCommandTimeoutMs: read.integer('REDIS_COMMAND_TIMEOUT_MS', DEFAULT_REDIS_COMMAND_TIMEOUT_MS, { min: 10, max: 60_000 }),
+    redisHealthCheckIntervalMs: read.integer('REDIS_HEALTH_CHECK_INTERVAL_MS', DEFAULT_REDIS_HEALTH_CHECK_INTERVAL_MS, { min: 50, max: 300_000 }),
+    revocationPollIntervalMs: read.integer('REVOCATION_POLL_INTERVAL_MS', DEFAULT_REVOCATION_POLL_INTERVAL_MS, { min: 50, max: 300_000 }),
     encryptionSecret,
     issuer: read.url('JWT_ISSUER', `http://localhost:${port === 0 ? DEFAULT_PORT : port}`),
     audience: read.string('JWT_AUDIENCE', DEFAULT_AUDIENCE),
@@ -184,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: read.boolean('GRAPHQL_INTROSPECTION', !production),
     maxBatchSize: read.integer('GRAPHQL_MAX_BATCH_SIZE', DEFAULT_MAX_BATCH_SIZE, { min: 0, max: 10 }),
     maxConnectionsPerUser: read.integer('MAX_CONNECTIONS_PER_USER', DEFAULT_MAX_CONNECTIONS_PER_USER, { min: 1 }),
+    maxSessionsPerUser: read.integer('MAX_SESSIONS_PER_USER', DEFAULT_MAX_SESSIONS_PER_USER, { min: 1, max: 100_000 }),
     rateLimits: readRateLimits(read),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULT_LOG_LEVEL),
   };
@@ -209,6 +234,9 @@ function readRateLimits(read: EnvReader): RateLimitConfig {
       min: 1,
       max: 7 * 24 * 3600,
     }),
+    // At most 1000 a second, as for the credentials bucket: it counts whole milliseconds per token.
+    usernameChangesPerHour: read.integer('RATE_LIMIT_USERNAME_CHANGES_PER_HOUR', DEFAULT_RATE_LIMITS.usernameChangesPerHour, { min: 1, max: 3600 * 1000 }),
+    failedTokensPerMinute: read.integer('RATE_LIMIT_FAILED_TOKENS_PER_MINUTE', DEFAULT_RATE_LIMITS.failedTokensPerMinute, { min: 1 }),
   });
 }
 

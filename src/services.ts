@@ -28,7 +28,10 @@ import { AuthCookies } from './sessions/auth-cookies.js';
 import { RedisRevocationChannel } from './sessions/redis-revocation-channel.js';
 import { InProcessRevocationHub, type Revocation, type RevocationChannel, Revocations } from './sessions/revocations.js';
 import { RevokedSessions } from './sessions/revoked-sessions.js';
+import { RevokedUsers } from './sessions/revoked-users.js';
 import { SessionStore } from './sessions/session-store.js';
+import { SecurityEventLog } from './security-events/security-event-log.js';
+import type { SecurityEventRecorder } from './security-events/security-event.js';
 
 /** Everything a request needs, built once per gateway. */
 export interface Services {
@@ -58,6 +61,8 @@ export interface Services {
   readonly retention: Retention;
   /** Redis connections, when REDIS_URL is set. */
   readonly redis: RedisConnections | undefined;
+  /** Where sign-ins, lockouts, revocations and credential changes are recorded (src/security-events/). */
+  readonly securityEvents: SecurityEventRecorder;
   /** Stops timers and closes Redis; the database handle is the caller's to close. */
   close(): Promise<void>;
 }
@@ -71,15 +76,19 @@ export interface ServiceDependencies {
   readonly revocationChannel?: RevocationChannel;
   /** Where rate limits count; Redis with REDIS_URL, else this process's memory. */
   readonly rateLimiterStore?: RateLimiterStore;
+  /** Where security events go; by default log lines of their own on `logger` (SecurityEventLog). */
+  readonly securityEvents?: SecurityEventRecorder;
 }
 
 /** Wires the gateway's services together; loads (or creates) the signing keys. */
-export async function createServices({ config, db, clock, logger, revocationChannel, rateLimiterStore }: ServiceDependencies): Promise<Services> {
+export async function createServices({ config, db, clock, logger, revocationChannel, rateLimiterStore, ...dependencies }: ServiceDependencies): Promise<Services> {
+  const securityEvents = dependencies.securityEvents ?? new SecurityEventLog({ logger, clock });
   const signingKeys = await SigningKeys.open({
     db,
     box: new SecretBox(config.encryptionSecret, 'signing-keys'),
     algorithm: config.signingAlgorithm,
     clock,
+    securityEvents,
   });
   const accessTokens = new AccessTokens({
     keys: signingKeys,
@@ -91,12 +100,16 @@ export async function createServices({ config, db, clock, logger, revocationChan
   const users = new UserStore(db);
   // With REDIS_URL, Redis carries what instances must share: revocations, session events and
   // rate-limit counts. Without it, all three stay in this process.
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl
+    ? connectRedis(config.redisUrl, logger, { commandTimeoutMs: config.redisCommandTimeoutMs, healthCheckIntervalMs: config.redisHealthCheckIntervalMs })
+    : undefined;
 
   // Revocation. Every store that revokes writes the database first, then announces to
   // `revocations`, which updates the in-memory side that keeps database reads off the
   // access-token path: the recently revoked sessions and the PAT cache.
   const revokedSessions = new RevokedSessions({ clock, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
+  // logoutAll and changePassword: one marker per user instead of a list of sessions.
+  const revokedUsers = new RevokedUsers({ clock, windowMs: revokedSessions.windowMs, loadSession: (sessionId) => sessions.sessionState(sessionId) });
   const personalAccessTokenCache = new PersonalAccessTokenCache({ clock });
   const announce = (revocation: Revocation): Promise<void> => revocations.announce(revocation);
   const sessions = new SessionStore({
@@ -107,12 +120,16 @@ export async function createServices({ config, db, clock, logger, revocationChan
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     rotation: config.refreshTokenRotation,
+    maxSessionsPerUser: config.maxSessionsPerUser,
     onRevoked: announce,
+    securityEvents,
   });
   const accountDeletions = new AccountDeletions({ db, clock, accessTokenWindowMs: revokedSessions.windowMs, onDeleted: announce });
   const personalAccessTokenStore = new PersonalAccessTokenStore({ db, clock, onRevoked: announce });
   const revocations = new Revocations({
     revokedSessions,
+    revokedUsers,
+    pollIntervalMs: config.revocationPollIntervalMs,
     personalAccessTokenCache,
     channel:
       revocationChannel ??
@@ -127,6 +144,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     ],
     loadRevokedTokensSince: (since) => personalAccessTokenStore.revokedSince(since),
     loadDeletedUsersSince: (since) => accountDeletions.usersDeletedSince(since),
+    loadUserRevocationsSince: (since) => sessions.userRevocationsSince(since),
   });
   await revocations.catchUp();
   const live = new LiveConnections({ clock, maxPerUser: config.maxConnectionsPerUser });
@@ -135,7 +153,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     eventTarget: redis ? createRedisEventTarget({ publishClient: safePublisher(redis.commands, logger), subscribeClient: safeSubscriber(redis.subscriber, logger) }) : undefined,
     topicPrefix: redis ? config.redisKeyPrefix : '',
   });
-  const stopEndingRevokedChannels = endChannelsOnRevocation({ revocations, live, sessionEvents, clock });
+  const stopEndingRevokedChannels = endChannelsOnRevocation({ revocations, live, sessionEvents, clock, revokedUsers });
   const passwords = new PasswordHasher(config.argon2);
   await passwords.warmUp();
   const rateLimits = new RateLimits({
@@ -152,6 +170,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     clock,
     onSessionStarted: (userId, sessionId) => sessionEvents.publish(userId, { kind: 'SIGNED_IN', sessionId, at: clock.now() }),
     deletions: accountDeletions,
+    securityEvents,
   });
   const retention = new Retention({ db, clock, logger, accessTokenWindowMs: revokedSessions.windowMs });
   retention.start();
@@ -170,22 +189,25 @@ export async function createServices({ config, db, clock, logger, revocationChan
     authenticator: new Authenticator({
       accessTokens,
       revokedSessions,
+      revokedUsers,
       personalAccessTokens: new PersonalAccessTokenVerifier({
         store: personalAccessTokenStore,
         cache: personalAccessTokenCache,
         deletions: accountDeletions,
+        attempts: rateLimits.failedTokenPresentations,
         clock,
         logger,
       }),
     }),
     cookies: new AuthCookies({ path: config.graphqlPath, secure: config.cookieSecure }),
-    personalAccessTokens: new PersonalAccessTokens({ store: personalAccessTokenStore, clock }),
+    personalAccessTokens: new PersonalAccessTokens({ store: personalAccessTokenStore, clock, securityEvents }),
     accountDeletions,
     revocations,
     live,
     sessionEvents,
     retention,
     redis,
+    securityEvents,
     async close() {
       await retention.stop();
       stopEndingRevokedChannels();

@@ -3,6 +3,8 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_personal_access_tokens.js';
 import * as m0003 from './0003_refresh_token_successor_index.js';
 import * as m0004 from './0004_retention_indexes.js';
+import * as m0005 from './0005_user_session_revocations.js';
+import * as m0006 from './0006_refresh_token_grace_binding.js';
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so that the same
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0002_personal_access_tokens': m0002,
   '0003_refresh_token_successor_index': m0003,
   '0004_retention_indexes': m0004,
+  '0005_user_session_revocations': m0005,
+  '0006_refresh_token_grace_binding': m0006,
 };

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types of the gateway's tables, as kysely sees them. The migrations in db/migrations are
  * the source of truth for the tables; these types follow them. Times are epoch milliseconds in
@@ -39,6 +41,10 @@ export interface RefreshTokensTable {
   used_at: number | null;
   /** The successor token, encrypted, kept only through the reuse grace window. */
   successor_sealed: string | null;
+  /** Who rotated the token (src/sessions/client-fingerprint.ts): the one client its grace window serves. */
+  rotated_by: string | null;
+  /** How often the rotated token was presented again within its grace window. */
+  replay_count: Generated<number>;
 }
 
 export interface SigningKeysTable {
@@ -83,6 +89,14 @@ export interface DeletedCredentialsTable {
   forget_at: number | null;
 }
 
+/** The latest "every session of this user that existed before revoked_before, but one, is revoked" (logoutAll, changePassword). */
+export interface UserSessionRevocationsTable {
+  user_id: string;
+  revoked_before: number;
+  except_session_id: string | null;
+  reason: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -90,4 +104,5 @@ export interface Database {
   signing_keys: SigningKeysTable;
   personal_access_tokens: PersonalAccessTokensTable;
   deleted_credentials: DeletedCredentialsTable;
+  user_session_revocations: UserSessionRevocationsTable;
 }
