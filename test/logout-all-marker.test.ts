@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangePasswordDocument, LoginDocument, LogoutAllDocument, MeDocument } from '../src/client/operations.js';
-import { InProcessRevocationHub, type RevocationChannel } from '../src/sessions/revocations.js';
+import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
+import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { type Device, deviceOf, signIn } from './helpers/devices.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { openWsClient, type TestWsClient, within } from './helpers/realtime-clients.js';
@@ -9,7 +11,6 @@ import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // Issue 11, item 18: logoutAll and changePassword revoke per user (one marker), not per session.
 
-const password = 'correct horse battery staple';
 const START = new Date('2030-01-01T00:00:00Z');
 const SESSIONS = 2_000;
 
@@ -70,9 +71,9 @@ async function insertSessions(gateway: TestGateway, userId: string, count: numbe
 describe('logoutAll and changePassword with thousands of sessions', () => {
   it.each(['logoutAll', 'changePassword'] as const)('%s sends one small message, writes only the unexpired sessions, and refuses every old access token on both instances', async (mutation) => {
     const { a, b, published } = await twoInstances();
-    const caller: Device = await signIn(a.url, 'alice', password, { register: true });
+    const caller: Device = await signIn(a.url, 'alice', PASSWORD, { register: true });
     // logoutAll ends the caller's own session too; changePassword keeps it. Another user is untouched.
-    const bystander = await signIn(b.url, 'bob', password, { register: true });
+    const bystander = await signIn(b.url, 'bob', PASSWORD, { register: true });
     // Half the sessions expire 30 s from now, while access tokens issued now stay valid for 15 minutes.
     const ids = await insertSessions(a, caller.userId, SESSIONS, (i) => a.clock.now() + (i % 2 === 0 ? 30_000 : 7 * 24 * 3600_000));
     const expiring = ids.filter((_, i) => i % 2 === 0);
@@ -91,7 +92,7 @@ describe('logoutAll and changePassword with thousands of sessions', () => {
       expect(response.errors).toBeUndefined();
       expect(response.data?.logoutAll).toBe(live.length + 1);
     } else {
-      const response = await caller.client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'a different long passphrase' });
+      const response = await caller.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a different long passphrase' });
       expect(response.errors).toBeUndefined();
     }
     const keptSessionId = mutation === 'changePassword' ? caller.sessionId : undefined;
@@ -124,12 +125,12 @@ describe('logoutAll and changePassword with thousands of sessions', () => {
 
   it('keeps a session created in the same second as the marker: iat cannot tell, the session row does', async () => {
     const { a, b } = await twoInstances();
-    const caller = await signIn(a.url, 'alice', password, { register: true });
-    const old = await signIn(a.url, 'alice', password);
+    const caller = await signIn(a.url, 'alice', PASSWORD, { register: true });
+    const old = await signIn(a.url, 'alice', PASSWORD);
     advance(10_000, a, b);
     expect((await caller.client.request(LogoutAllDocument)).errors).toBeUndefined();
     // Same instant: the new token's iat (whole seconds) equals the marker's second.
-    const login = await new GraphQLClient(b.url).request(LoginDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const login = await new GraphQLClient(b.url).request(LoginDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const fresh = deviceOf(b.url, login.data!.login);
     for (const gateway of [a, b]) {
       expect((await meOf(gateway, fresh.accessToken)).data?.me.username).toBe('alice');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PersonalAccessTokenCache } from '../src/auth/personal-access-token-cache.js';
 import { ManualClock } from '../src/clock.js';
 import {
   ChangePasswordDocument,
@@ -13,8 +12,11 @@ import {
   RegisterDocument,
   RevokeDeviceDocument,
 } from '../src/client/operations.js';
-import { type RevocationChannel, Revocations, type StoredRevocation } from '../src/sessions/revocations.js';
-import { RevokedSessions } from '../src/sessions/revoked-sessions.js';
+import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
+import type { StoredRevocation } from '../src/revocation/revocation-log.js';
+import { Revocations } from '../src/revocation/revocations.js';
+import { RevokedSessions } from '../src/revocation/revoked-sessions.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { capturedLogger } from './helpers/captured-logger.js';
 import { type Device, signIn } from './helpers/devices.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
@@ -30,7 +32,6 @@ import { until } from './helpers/until.js';
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl) console.warn('redis-faults tests SKIPPED: set TEST_REDIS_URL to run them (a database as usual: SQLite, or PostgreSQL with TEST_DATABASE_URL)');
 
-const password = 'correct horse battery staple';
 const START = new Date('2030-01-01T00:00:00Z');
 /** Small in tests; the bound each fault is held to follows from these. */
 const COMMAND_TIMEOUT_MS = 200;
@@ -122,13 +123,13 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
 
   it('answers every credential mutation promptly while its Redis stalls, and the other instance still refuses what it revoked', async () => {
     const user = `stalled-${randomUUID().slice(0, 8)}`;
-    const first = await signIn(a.url, user, password, { register: true });
-    const second = await signIn(a.url, user, password);
-    const third = await signIn(a.url, user, password);
+    const first = await signIn(a.url, user, PASSWORD, { register: true });
+    const second = await signIn(a.url, user, PASSWORD);
+    const third = await signIn(a.url, user, PASSWORD);
     proxyA.stall();
     const stallStarted = Date.now();
     const anonymous = new GraphQLClient(a.url);
-    const input = { username: user, password, refreshTokenDelivery: 'BODY' as const };
+    const input = { username: user, password: PASSWORD, refreshTokenDelivery: 'BODY' as const };
 
     await answersPromptly('register', () => anonymous.request(RegisterDocument, { input: { ...input, username: `${user}-new` } }));
     const login = await answersPromptly('login', () => anonymous.request(LoginDocument, { input }));
@@ -138,19 +139,19 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
     await refusedWithin(b, third.accessToken, REVOCATION_BOUND_MS);
     await answersPromptly('revokeDevice', () => first.client.request(RevokeDeviceDocument, { id: second.sessionId }));
     await refusedWithin(b, second.accessToken, REVOCATION_BOUND_MS);
-    await answersPromptly('changePassword', () => first.client.request(ChangePasswordDocument, { currentPassword: password, newPassword: `${password} 2` }));
-    const again = await signIn(a.url, user, `${password} 2`);
+    await answersPromptly('changePassword', () => first.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: `${PASSWORD} 2` }));
+    const again = await signIn(a.url, user, `${PASSWORD} 2`);
     await answersPromptly('logoutAll', () => again.client.request(LogoutAllDocument));
     await refusedWithin(b, again.accessToken, REVOCATION_BOUND_MS);
-    const last = await signIn(a.url, user, `${password} 2`);
-    await answersPromptly('deleteAccount', () => last.client.request(DeleteAccountDocument, { password: `${password} 2` }));
+    const last = await signIn(a.url, user, `${PASSWORD} 2`);
+    await answersPromptly('deleteAccount', () => last.client.request(DeleteAccountDocument, { password: `${PASSWORD} 2` }));
     // Still inside the stall: nothing above waited for it to end.
     expect(proxyA.connections).toBeGreaterThan(0);
     expect(Date.now() - stallStarted).toBeLessThan(15_000);
   }, 60_000);
 
   it('refuses on the other instance, and closes its channels, a revocation whose publish failed', async () => {
-    const device = await signIn(b.url, `unpublished-${randomUUID().slice(0, 8)}`, password, { register: true });
+    const device = await signIn(b.url, `unpublished-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
     expect((await meOf(a, device.accessToken)).errors).toBeUndefined();
     const channel = await channelOf(a, device);
     proxyB.cut(); // B cannot publish; A's own Redis connection is fine, so A hears nothing amiss
@@ -162,7 +163,7 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
   });
 
   it('refuses a revocation made while its own subscriber connection stalls, and notices the stall', async () => {
-    const device = await signIn(b.url, `subscriber-${randomUUID().slice(0, 8)}`, password, { register: true });
+    const device = await signIn(b.url, `subscriber-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
     const channel = await channelOf(a, device);
     proxyA.stall(); // B publishes normally; A's subscriber receives nothing until the stall ends
     const logout = await device.client.request(LogoutDocument);
@@ -181,7 +182,7 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
     else proxy.stall();
     const gateway = await startInstance(proxy);
     extra.push({ gateway, proxy });
-    const device = await signIn(b.url, `late-${fault}-${randomUUID().slice(0, 8)}`, password, { register: true });
+    const device = await signIn(b.url, `late-${fault}-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
     expect((await meOf(gateway, device.accessToken)).errors).toBeUndefined();
     expect((await device.client.request(LogoutDocument)).errors).toBeUndefined();
     await refusedWithin(gateway, device.accessToken, REVOCATION_BOUND_MS);
@@ -191,7 +192,7 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
   }, 30_000);
 
   it('refuses revocations on an instance whose connections were dropped (a partition of that instance only)', async () => {
-    const device = await signIn(b.url, `dropped-${randomUUID().slice(0, 8)}`, password, { register: true });
+    const device = await signIn(b.url, `dropped-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
     proxyA.cut();
     await until(() => !a.services.revocations.channelConnected, 'A to notice', 5_000);
     expect((await device.client.request(LogoutDocument)).errors).toBeUndefined();
@@ -219,7 +220,6 @@ describe('the periodic catch-up', () => {
     const { logger, lines } = capturedLogger('debug');
     const revocations = new Revocations({
       revokedSessions,
-      personalAccessTokenCache: new PersonalAccessTokenCache({ clock }),
       channel,
       logger,
       clock,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { MARKER_UNCERTAINTY_MS, RevokedUsers, type SessionState } from '../src/sessions/revoked-users.js';
+import { MARKER_UNCERTAINTY_MS, RevokedUsers, type SessionState } from '../src/revocation/revoked-users.js';
 
 const START = new Date('2030-01-01T00:00:00Z');
 const T = START.getTime() + 10_000_500; // the marker's time, half-way through a second

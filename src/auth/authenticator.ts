@@ -1,6 +1,6 @@
 import { UnauthenticatedError } from '../errors.js';
-import type { RevokedSessions } from '../sessions/revoked-sessions.js';
-import type { RevokedUsers } from '../sessions/revoked-users.js';
+import type { RevokedSessions } from '../revocation/revoked-sessions.js';
+import type { RevokedUsers } from '../revocation/revoked-users.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { Caller } from './caller.js';
 import { looksLikePersonalAccessToken } from './personal-access-token-format.js';

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, PersonalAccessTokensTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
-import type { Revocation } from '../sessions/revocations.js';
+import type { Revocation } from '../revocation/revocation.js';
 
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
 
@@ -75,16 +75,6 @@ export class PersonalAccessTokenStore {
     if (Number(result.numUpdatedRows) === 0) return false;
     await this.#options.onRevoked({ userId, tokenIds: [tokenId] });
     return true;
-  }
-
-  /** Tokens revoked at or after a time: what an instance that missed the broadcasts must learn. */
-  async revokedSince(since: number): Promise<{ tokenId: string; userId: string; revokedAt: number }[]> {
-    const rows = await this.#options.db
-      .selectFrom('personal_access_tokens')
-      .select(['id', 'user_id', 'revoked_at'])
-      .where('revoked_at', '>=', since)
-      .execute();
-    return rows.map((row) => ({ tokenId: row.id, userId: row.user_id, revokedAt: row.revoked_at! }));
   }
 
   /**

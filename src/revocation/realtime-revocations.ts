@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
-import type { Revocations } from '../sessions/revocations.js';
-import type { RevokedUsers } from '../sessions/revoked-users.js';
-import type { LiveConnections } from './live-connections.js';
-import type { SessionEvents } from './session-events.js';
+import type { LiveConnections } from '../realtime/live-connections.js';
+import type { SessionEvents } from '../realtime/session-events.js';
+import type { Revocations } from './revocations.js';
+import type { RevokedUsers } from './revoked-users.js';
 
 export interface RealtimeRevocationsOptions {
   readonly revocations: Revocations;

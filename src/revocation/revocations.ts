@@ -1,97 +1,11 @@
 import type { Logger } from 'pino';
-import type { PersonalAccessTokenCache } from '../auth/personal-access-token-cache.js';
 import type { Clock } from '../clock.js';
 import { DEFAULT_REVOCATION_POLL_INTERVAL_MS } from '../config.js';
+import type { Revocation, RevocationListener, RevocationOrigin } from './revocation.js';
+import type { RevocationChannel } from './revocation-channel.js';
+import type { StoredRevocation, StoredTokenRevocation } from './revocation-log.js';
 import type { RevokedSessionReason, RevokedSessions } from './revoked-sessions.js';
 import type { RevokedUsers, UserRevocationMarker } from './revoked-users.js';
-
-/**
- * What one revocation affects. Plain JSON data, so that it can cross instances. The same shape as
- * realtime's RevokedCredentials, so listeners can hand it on as it is.
- */
-export interface Revocation {
-  readonly userId: string;
-  /**
-   * Sessions whose access tokens must be refused from now on. With revokedBefore, only the
-   * revoking instance has them (the unexpired sessions it wrote, for their REVOKED events): the
-   * marker stands for them everywhere else, so the broadcast stays small.
-   */
-  readonly sessionIds?: readonly string[];
-  /** Every session of the user that existed at this time (epoch ms) is revoked (logoutAll, changePassword)... */
-  readonly revokedBefore?: number;
-  /** ...except this one. */
-  readonly exceptSessionId?: string;
-  /** Personal access tokens (ids) revoked. */
-  readonly tokenIds?: readonly string[];
-  /** The account is gone: every credential of the user is refused, with USER_NOT_FOUND. */
-  readonly userDeleted?: boolean;
-}
-
-/**
- * Where a revocation was made: on this instance, or on another one and received over the
- * channel. Listeners that publish to a channel of their own that already spans instances (such
- * as sessionEvents) act on local revocations only, or every instance would publish the same event.
- */
-export type RevocationOrigin = 'local' | 'remote';
-
-export type RevocationListener = (revocation: Revocation, origin: RevocationOrigin) => void;
-
-/**
- * How revocations reach the other instances of the gateway. publish() sends to every other
- * instance and never back to the publisher; subscribe() hears the others. A publish that fails
- * must not throw: the revocation stands in the database, and the other instances catch up by
- * their periodic Revocations.catchUp() and by the expiry of their cached look-ups.
- */
-export interface RevocationChannel {
-  publish(revocation: Revocation): Promise<void>;
-  /** Listens for revocations from other instances; returns the unsubscribe function. */
-  subscribe(listener: (revocation: Revocation) => void): () => void;
-  /**
-   * Reports outages (false) and recoveries (true) of a channel that can lose messages while it
-   * is down; returns the function that stops the reports. A channel without it never loses any.
-   */
-  onConnectivityChange?(listener: (connected: boolean) => void): () => void;
-}
-
-/**
- * A channel between the instances in one process: for a single gateway (a hub of one, where
- * publishing reaches nobody) and for tests that run several gateways side by side.
- */
-export class InProcessRevocationHub {
-  readonly #members = new Set<(revocation: Revocation) => void>();
-
-  /** A channel for one instance. */
-  connect(): RevocationChannel {
-    const members = this.#members;
-    let own: ((revocation: Revocation) => void) | undefined;
-    return {
-      async publish(revocation) {
-        for (const member of [...members]) if (member !== own) member(structuredClone(revocation));
-      },
-      subscribe(listener) {
-        own = listener;
-        members.add(listener);
-        return () => members.delete(listener);
-      },
-    };
-  }
-}
-
-/** A session revoked in the database, as loaded at start and while catching up. */
-export interface StoredRevocation {
-  readonly sessionId: string;
-  readonly revokedAt: number;
-  readonly reason: RevokedSessionReason;
-  /** The session's user; unknown for the sessions of deleted accounts. */
-  readonly userId?: string;
-}
-
-/** A personal access token revoked in the database. */
-export interface StoredTokenRevocation {
-  readonly tokenId: string;
-  readonly userId: string;
-  readonly revokedAt: number;
-}
 
 /**
  * How far before the previous catch-up the next one reads: covers transactions that committed
@@ -103,7 +17,6 @@ export interface RevocationsOptions {
   readonly revokedSessions: RevokedSessions;
   /** Per-user markers (logoutAll, changePassword); without them such revocations are not understood. */
   readonly revokedUsers?: RevokedUsers;
-  readonly personalAccessTokenCache: PersonalAccessTokenCache;
   readonly channel: RevocationChannel;
   readonly logger: Logger;
   /** Sessions revoked (or deleted with their account) at or after a time, from the database. */
@@ -114,6 +27,8 @@ export interface RevocationsOptions {
   readonly loadDeletedUsersSince?: (since: number) => Promise<readonly { userId: string; deletedAt: number }[]>;
   /** Per-user markers written at or after a time, from the database. */
   readonly loadUserRevocationsSince?: (since: number) => Promise<readonly UserRevocationMarker[]>;
+  /** Users whose row changed (users.updated_at) at or after a time, from the database: announced as userChanged. */
+  readonly loadUsersChangedSince?: (since: number) => Promise<readonly { userId: string; updatedAt: number }[]>;
   readonly clock: Clock;
   /**
    * How often to read the database, always, whatever the channel says; DEFAULT_REVOCATION_POLL_INTERVAL_MS.
@@ -126,8 +41,9 @@ export interface RevocationsOptions {
  * The one place revocations go through. Every path that revokes (logout, revokeDevice,
  * logoutAll, changePassword, refresh-token reuse, revokePersonalAccessToken, deleteAccount)
  * writes the database first and then announces here. Announcing updates this instance's
- * RevokedSessions, RevokedUsers and PAT cache at once, tells the listeners (realtime ends the
- * affected connections), and broadcasts to the other instances, which do the same on receipt.
+ * RevokedSessions and RevokedUsers at once, tells the listeners (the PAT cache forgets the
+ * tokens, realtime ends the affected connections), and broadcasts to the other instances, which
+ * do the same on receipt.
  *
  * The broadcast is the fast path, not the guarantee: a publish can fail, a subscriber can be
  * cut off or stalled, an instance can start before its subscription is in place. So every
@@ -210,19 +126,21 @@ export class Revocations {
   }
 
   async #catchUp(): Promise<void> {
-    const { revokedSessions, revokedUsers, clock, loadRevokedSince, loadRevokedTokensSince, loadDeletedUsersSince, loadUserRevocationsSince } = this.#options;
+    const { revokedSessions, revokedUsers, clock, loadRevokedSince, loadRevokedTokensSince, loadDeletedUsersSince, loadUserRevocationsSince, loadUsersChangedSince } =
+      this.#options;
     const now = clock.now();
     const since = this.#caughtUpAt === undefined ? now - revokedSessions.windowMs : this.#caughtUpAt - CATCH_UP_OVERLAP_MS;
-    const [sessions, tokens, deletedUsers, markers] = await Promise.all([
+    const [sessions, tokens, deletedUsers, markers, changedUsers] = await Promise.all([
       loadRevokedSince(since),
       loadRevokedTokensSince?.(since) ?? [],
       loadDeletedUsersSince?.(since) ?? [],
       loadUserRevocationsSince?.(since) ?? [],
+      loadUsersChangedSince?.(since) ?? [],
     ]);
-    const learned = new Map<string, { sessionIds: string[]; tokenIds: string[]; userDeleted: boolean; marker?: UserRevocationMarker }>();
+    const learned = new Map<string, { sessionIds: string[]; tokenIds: string[]; userDeleted: boolean; userChanged: boolean; marker?: UserRevocationMarker }>();
     const learnedOf = (userId: string) => {
       let entry = learned.get(userId);
-      if (!entry) learned.set(userId, (entry = { sessionIds: [], tokenIds: [], userDeleted: false }));
+      if (!entry) learned.set(userId, (entry = { sessionIds: [], tokenIds: [], userDeleted: false, userChanged: false }));
       return entry;
     };
     for (const { sessionId, revokedAt, reason, userId } of sessions) {
@@ -246,18 +164,23 @@ export class Revocations {
     for (const { userId, deletedAt } of deletedUsers) {
       if (firstTime(`user:${userId}`, deletedAt)) learnedOf(userId).userDeleted = true;
     }
+    // Keyed by the change's time too, so that a second change within the overlap is learned again.
+    for (const { userId, updatedAt } of changedUsers) {
+      if (firstTime(`changed:${userId}:${updatedAt}`, updatedAt)) learnedOf(userId).userChanged = true;
+    }
     for (const marker of markers) {
       const held = revokedUsers?.markerOf(marker.userId);
       if (held === undefined || held.revokedBefore < marker.revokedBefore) learnedOf(marker.userId).marker = marker;
     }
     this.#caughtUpAt = now;
-    for (const [userId, { sessionIds, tokenIds, userDeleted, marker }] of learned) {
+    for (const [userId, { sessionIds, tokenIds, userDeleted, userChanged, marker }] of learned) {
       this.#apply(
         {
           userId,
           sessionIds,
           tokenIds,
           ...(userDeleted ? { userDeleted } : {}),
+          ...(userChanged ? { userChanged } : {}),
           ...(marker ? { revokedBefore: marker.revokedBefore, ...(marker.exceptSessionId !== undefined ? { exceptSessionId: marker.exceptSessionId } : {}) } : {}),
         },
         'remote',
@@ -293,13 +216,12 @@ export class Revocations {
   }
 
   #apply(revocation: Revocation, origin: RevocationOrigin): void {
-    const { revokedSessions, revokedUsers, personalAccessTokenCache, logger } = this.#options;
+    const { revokedSessions, revokedUsers, logger } = this.#options;
     const reason: RevokedSessionReason = revocation.userDeleted ? 'USER_NOT_FOUND' : 'SESSION_REVOKED';
     revokedSessions.add(revocation.sessionIds ?? [], reason);
     if (revocation.revokedBefore !== undefined) {
       revokedUsers?.add({ userId: revocation.userId, revokedBefore: revocation.revokedBefore, exceptSessionId: revocation.exceptSessionId });
     }
-    personalAccessTokenCache.invalidate({ userId: revocation.userId, tokenIds: revocation.tokenIds, allOfUser: revocation.userDeleted });
     for (const listener of this.#listeners) {
       try {
         listener(revocation, origin);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Revocation, RevocationChannel } from './revocations.js';
+import type { Revocation } from './revocation.js';
+import type { RevocationChannel } from './revocation-channel.js';
 
 export interface RedisRevocationChannelOptions {
   /** The connection that publishes. */
@@ -102,13 +103,14 @@ function parseEnvelope(message: string): Envelope | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { from, revocation } = value as Partial<Envelope>;
   if (typeof from !== 'string' || typeof revocation !== 'object' || revocation === null) return undefined;
-  const { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId } = revocation;
+  const { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId, userChanged } = revocation;
   if (typeof userId !== 'string') return undefined;
   if (!isStringList(sessionIds) || !isStringList(tokenIds)) return undefined;
   if (userDeleted !== undefined && typeof userDeleted !== 'boolean') return undefined;
+  if (userChanged !== undefined && typeof userChanged !== 'boolean') return undefined;
   if (revokedBefore !== undefined && !Number.isFinite(revokedBefore)) return undefined;
   if (exceptSessionId !== undefined && typeof exceptSessionId !== 'string') return undefined;
-  return { from, revocation: { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId } };
+  return { from, revocation: { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId, userChanged } };
 }
 
 function isStringList(value: unknown): value is readonly string[] | undefined {
