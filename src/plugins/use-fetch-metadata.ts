@@ -1,7 +1,6 @@
-import { parse as parseCookies } from 'cookie';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE } from '../sessions/auth-cookies.js';
+import { authCookiesOf } from '../credentials/auth-cookie-values.js';
 
 /**
  * Fetch Metadata resource isolation (https://web.dev/articles/fetch-metadata) for the requests
@@ -31,7 +30,6 @@ export function useFetchMetadata({ allowedOrigins }: { allowedOrigins: readonly 
 }
 
 function carriesAuthCookie(cookieHeader: string | null): boolean {
-  if (!cookieHeader) return false;
-  const cookies = parseCookies(cookieHeader);
-  return cookies[ACCESS_TOKEN_COOKIE] !== undefined || cookies[REFRESH_TOKEN_COOKIE] !== undefined;
+  const { accessToken, refreshToken } = authCookiesOf(cookieHeader);
+  return accessToken !== undefined || refreshToken !== undefined;
 }

@@ -1,7 +1,8 @@
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Caller } from '../auth/caller.js';
-import { resolveCaller, type CredentialSources } from '../context.js';
+import type { CredentialSources } from '../credentials/credential-sources.js';
+import { resolveCaller } from '../credentials/resolve-caller.js';
 import { UnauthenticatedError } from '../errors.js';
-import type { Services } from '../services.js';
 
 /**
  * Verifies a channel's credential a second time, once the channel is registered with
@@ -10,8 +11,8 @@ import type { Services } from '../services.js';
  * gap between the two, which would otherwise leave a revoked personal access token without
  * expiry streaming for good. Throws UNAUTHENTICATED when the credential no longer holds.
  */
-export async function confirmCredential(services: Services, sources: CredentialSources, caller: Caller): Promise<void> {
-  const again = await resolveCaller(services, sources);
+export async function confirmCredential(authenticator: Authenticator, sources: CredentialSources, caller: Caller): Promise<void> {
+  const again = await resolveCaller(authenticator, sources);
   if (again === null || !sameCredential(again, caller)) throw new UnauthenticatedError('TOKEN_INVALID');
 }
 

@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, getOperationAST, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { resolveCaller, type WebSocketSession } from '../context.js';
+import { resolveCaller } from '../credentials/resolve-caller.js';
+import { webSocketCredentialSources } from '../credentials/websocket-credentials.js';
 import { createClientAddressResolver } from '../http/client-address.js';
 import type { Gateway } from '../server.js';
 import type { Services } from '../services.js';
 import { confirmCredential } from './confirm-credential.js';
 import type { EndReason, LiveConnection } from './live-connections.js';
-import { webSocketCredentialSources } from './websocket-credentials.js';
+import type { WebSocketSession } from './websocket-session.js';
 import { serveGraphqlWs, type WebSocketExtra, type WebSocketTransportOptions } from './websocket-transport.js';
 
 /** Messages larger than this close the connection (1009, message too big). */
@@ -60,7 +61,7 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
       const { request, socket } = ctx.extra;
       try {
         const sources = webSocketCredentialSources(request, ctx.connectionParams ?? {}, config.allowedOrigins);
-        const caller = await resolveCaller(services, sources, clientAddress(request));
+        const caller = await resolveCaller(services.authenticator, sources, clientAddress(request));
         // Refused: 4403. So is a socket that closed while its credential was being checked.
         if (caller === null || socket.readyState !== WebSocket.OPEN) return false;
         const connection: LiveConnection = { caller, end: (reason) => socket.close(CloseCode.Unauthorized, END_MESSAGES[reason]) };
@@ -70,7 +71,7 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
         }
         // Registered before confirming, so that onClose releases the slot whatever happens next.
         sessions.set(ctx, { caller, connection, fetchRequest: toFetchRequest(request) });
-        await confirmCredential(services, sources, caller);
+        await confirmCredential(services.authenticator, sources, caller);
         return true;
       } catch (error) {
         if (!(error instanceof GraphQLError)) logger.error({ err: error }, 'websocket authentication failed');

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { CredentialSources } from '../context.js';
 import { UnauthenticatedError } from '../errors.js';
+import type { CredentialSources } from './credential-sources.js';
 
 /**
  * Where a WebSocket connection's credential comes from, the first present deciding:
