@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangePasswordDocument, DeleteAccountDocument, LoginDocument, MeDocument, RegisterDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const gateways: TestGateway[] = [];
 afterEach(async () => {
   await Promise.all(gateways.splice(0).map((g) => g.close()));
@@ -15,11 +15,11 @@ async function start(env?: Record<string, string>, database?: TestGateway['datab
   return gateway;
 }
 
-function register(gateway: TestGateway, username: string, pw = password) {
+function register(gateway: TestGateway, username: string, pw = PASSWORD) {
   return new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } });
 }
 
-function login(gateway: TestGateway, username: string, pw = password) {
+function login(gateway: TestGateway, username: string, pw = PASSWORD) {
   return new GraphQLClient(gateway.url).request(LoginDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } });
 }
 
@@ -114,7 +114,7 @@ describe('login', () => {
     const gateway = await start();
     await register(gateway, 'known');
     const wrongPassword = await login(gateway, 'known', 'not the password');
-    const unknownUser = await login(gateway, 'unknown', password);
+    const unknownUser = await login(gateway, 'unknown', PASSWORD);
     const tooLong = await login(gateway, 'known', 'x'.repeat(300));
     const unknownTooLong = await login(gateway, 'unknown', 'x'.repeat(300));
     expect(errorCode(wrongPassword)).toBe('INVALID_CREDENTIALS');
@@ -141,7 +141,7 @@ describe('login', () => {
       dummyVerifications++;
       return verifyDummy(pw);
     };
-    expect(errorCode(await login(gateway, 'nobody', password))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await login(gateway, 'nobody', PASSWORD))).toBe('INVALID_CREDENTIALS');
     expect(errorCode(await login(gateway, 'nobody', 'x'.repeat(300)))).toBe('INVALID_CREDENTIALS');
     expect(dummyVerifications).toBe(2);
   });
@@ -173,7 +173,7 @@ describe('login', () => {
     const gateway = await start();
     const userId = (await register(gateway, 'raced')).data!.register.user.id;
     const { users } = gateway.services;
-    const verified = (await users.findById(userId))!.password_hash;
+    const verified = (await users.findById(userId))!.password_hash!;
     await users.setPasswordHash(userId, 'changed-meanwhile', gateway.clock.now());
     expect(await users.replacePasswordHash(userId, verified, 'rehash-of-the-old-password', gateway.clock.now())).toBe(false);
     expect((await users.findById(userId))!.password_hash).toBe('changed-meanwhile');
@@ -205,10 +205,10 @@ describe('account changes', () => {
     expect(errorCode(await client.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'brand new password' }))).toBe(
       'INVALID_CREDENTIALS',
     );
-    const short = await client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'short' });
+    const short = await client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'short' });
     expect(errorCode(short)).toBe('BAD_USER_INPUT');
     expect(short.errors![0]!.extensions!.field).toBe('newPassword');
-    expect((await client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'brand new password' })).data?.changePassword).toBe(true);
+    expect((await client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'brand new password' })).data?.changePassword).toBe(true);
     expect(errorCode(await login(gateway, 'changer'))).toBe('INVALID_CREDENTIALS');
     expect((await login(gateway, 'changer', 'brand new password')).errors).toBeUndefined();
   });
@@ -218,7 +218,7 @@ describe('account changes', () => {
     const token = (await register(gateway, 'leaver')).data!.register.accessToken;
     const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
     expect(errorCode(await client.request(DeleteAccountDocument, { password: 'wrong password' }))).toBe('INVALID_CREDENTIALS');
-    expect((await client.request(DeleteAccountDocument, { password })).data?.deleteAccount).toBe(true);
+    expect((await client.request(DeleteAccountDocument, { password: PASSWORD })).data?.deleteAccount).toBe(true);
     expect(await gateway.handle.db.selectFrom('users').selectAll().execute()).toEqual([]);
     expect(await gateway.handle.db.selectFrom('sessions').selectAll().execute()).toEqual([]);
     expect(await gateway.handle.db.selectFrom('refresh_tokens').selectAll().execute()).toEqual([]);

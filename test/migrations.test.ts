@@ -1,12 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { type Kysely, Migrator, PostgresAdapter, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../db/migrations/index.js';
 import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+
+/** Applies the migrations up to and including `last`, as an older release would have. */
+async function migrateUpTo(db: Kysely<any>, last: string): Promise<void> {
+  const names = Object.keys(migrations);
+  const older = Object.fromEntries(names.slice(0, names.indexOf(last) + 1).map((name) => [name, migrations[name]!]));
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => older }, migrationTableSchema: await ownSchema(db) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
+
+/** The PostgreSQL schema of the connection, as src/db/migrate.ts finds it; undefined on SQLite. */
+async function ownSchema(db: Kysely<any>): Promise<string | undefined> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]!.schema;
+}
 
 describe('migrations', () => {
   const opened: { handle: DatabaseHandle; database: TestDatabase }[] = [];
@@ -46,6 +62,76 @@ describe('migrations', () => {
     }
   });
 
+  it('0007 keeps every user, session, refresh token and personal access token, and their cascades', async () => {
+    const handle = await open();
+    const db = handle.db;
+    await migrateUpTo(db, '0006_refresh_token_grace_binding');
+    const now = 1_700_000_000_000;
+    for (const n of [1, 2]) {
+      const userId = `user-${n}`;
+      await db.insertInto('users').values({ id: userId, username: `User${n}`, username_key: `user${n}`, password_hash: `hash-${n}`, created_at: now, updated_at: now + n }).execute();
+      for (const s of [1, 2]) {
+        const sessionId = `session-${n}-${s}`;
+        await db
+          .insertInto('sessions')
+          .values({ id: sessionId, user_id: userId, name: 'Device', user_agent: null, ip: null, created_at: now, last_used_at: now, expires_at: now + 1, absolute_expires_at: now + 2, revoked_at: null, revoked_reason: null })
+          .execute();
+        await db.insertInto('refresh_tokens').values({ token_hash: `token-${n}-${s}`, session_id: sessionId, created_at: now, expires_at: now + 1, used_at: null, successor_sealed: null, rotated_by: null }).execute();
+      }
+      await db
+        .insertInto('personal_access_tokens')
+        .values({ id: `pat-${n}`, user_id: userId, token_hash: `pat-hash-${n}`, name: 'CI', scopes: '[]', prefix: 'gw_', created_at: now, expires_at: null, last_used_at: null, revoked_at: null })
+        .execute();
+      await db.insertInto('user_session_revocations').values({ user_id: userId, revoked_before: now, except_session_id: null, reason: 'LOGOUT_ALL' }).execute();
+    }
+    const snapshot = async () => ({
+      users: await db.selectFrom('users').select(['id', 'username', 'username_key', 'password_hash', 'created_at', 'updated_at']).orderBy('id').execute(),
+      sessions: await db.selectFrom('sessions').selectAll().orderBy('id').execute(),
+      refreshTokens: await db.selectFrom('refresh_tokens').selectAll().orderBy('token_hash').execute(),
+      tokens: await db.selectFrom('personal_access_tokens').selectAll().orderBy('id').execute(),
+      revocations: await db.selectFrom('user_session_revocations').selectAll().orderBy('user_id').execute(),
+    });
+    const before = await snapshot();
+    expect(before.sessions).toHaveLength(4);
+
+    await migrateToLatest(db);
+    expect(await snapshot()).toEqual(before);
+    expect(await db.selectFrom('users').select('credential_version').execute()).toEqual([{ credential_version: 0 }, { credential_version: 0 }]);
+    if (handle.dialect === 'sqlite') expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows).toEqual([{ foreign_keys: 1 }]);
+    // An account without a password may exist now; names stay unique in any letter case.
+    await db.insertInto('users').values({ id: 'user-3', username: 'User3', username_key: 'user3', password_hash: null, created_at: now, updated_at: now }).execute();
+    await expect(db.insertInto('users').values({ id: 'user-4', username: 'USER1', username_key: 'user1', password_hash: null, created_at: now, updated_at: now }).execute()).rejects.toThrow();
+    // The rows still reference the users table: deleting a user takes its rows along, and a row of nobody is refused.
+    await db.deleteFrom('users').where('id', '=', 'user-1').execute();
+    const after = await snapshot();
+    expect(after.sessions.map((row) => row.id)).toEqual(['session-2-1', 'session-2-2']);
+    expect(after.refreshTokens.map((row) => row.token_hash)).toEqual(['token-2-1', 'token-2-2']);
+    expect(after.tokens.map((row) => row.id)).toEqual(['pat-2']);
+    expect(after.revocations.map((row) => row.user_id)).toEqual(['user-2']);
+    await expect(
+      db.insertInto('personal_access_tokens').values({ id: 'pat-x', user_id: 'user-1', token_hash: 'x', name: 'x', scopes: '[]', prefix: 'gw_', created_at: now, expires_at: null, last_used_at: null, revoked_at: null }).execute(),
+    ).rejects.toThrow();
+  });
+
+  it('0007 goes down again without losing a session', async () => {
+    const handle = await open();
+    const db = handle.db;
+    await migrateToLatest(db);
+    const now = 1_700_000_000_000;
+    await db.insertInto('users').values({ id: 'user-1', username: 'User1', username_key: 'user1', password_hash: 'hash', created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('sessions')
+      .values({ id: 'session-1', user_id: 'user-1', name: 'Device', user_agent: null, ip: null, created_at: now, last_used_at: now, expires_at: now + 1, absolute_expires_at: now + 2, revoked_at: null, revoked_reason: null })
+      .execute();
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: await ownSchema(db) });
+    // Down through every later migration too (they come back off first), then 0007.
+    const { error, results } = await migrator.migrateTo('0006_refresh_token_grace_binding');
+    expect(error).toBeUndefined();
+    expect(results?.at(-1)?.migrationName).toBe('0007_user_credential_version');
+    expect(await db.selectFrom('sessions').select('id').execute()).toEqual([{ id: 'session-1' }]);
+    await expect(db.insertInto('users').values({ id: 'user-2', username: 'User2', username_key: 'user2', password_hash: null, created_at: now, updated_at: now }).execute()).rejects.toThrow();
+  });
+
   const postgresUrl = process.env.TEST_DATABASE_URL;
   if (!postgresUrl) console.warn('migrations: the concurrent-schema test needs TEST_DATABASE_URL (PostgreSQL); skipped');
   it.runIf(postgresUrl)('migrates while other schemas of the same database come and go', async () => {
@@ -60,7 +146,7 @@ describe('migrations', () => {
         await admin.query(`create schema ${name}; create table ${name}.t (id int primary key, note text)`);
         await admin.query(`drop schema ${name} cascade`);
         // About as often as the suite's test gateways drop theirs, and more.
-        await setTimeout(5);
+        await setTimeout(10);
       }
     })();
     try {

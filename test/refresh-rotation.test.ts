@@ -89,21 +89,22 @@ describe('refresh token rotation', () => {
     expect(errorReason(await browser.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${current}` }, withoutCookies: true }))).toBe('SESSION_REVOKED');
   });
 
-  it('erases sealed successors once the grace window has passed', async () => {
+  it('never opens a sealed successor past the grace window, and the retention purge erases it', async () => {
     gateway = await startTestGateway();
     const client = new GraphQLClient(gateway.url);
     const first = await signUp(client);
     const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh.refreshToken!;
     gateway.clock.advance(11_000);
     expect((await client.request(RefreshDocument, { refreshToken: second })).errors).toBeUndefined();
-    const sealed = await gateway.handle.db
-      .selectFrom('refresh_tokens')
-      .select('token_hash')
-      .where('session_id', '=', first.session.id)
-      .where('successor_sealed', 'is not', null)
-      .execute();
-    // Only the token rotated just now keeps its successor, for this grace window.
-    expect(sealed).toEqual([{ token_hash: hashToken(second) }]);
+    const sealed = () =>
+      gateway.handle.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', first.session.id).where('successor_sealed', 'is not', null).orderBy('token_hash').execute();
+    // A rotation erases nothing: the first token still holds its stale successor...
+    expect((await sealed()).map((row) => row.token_hash).sort()).toEqual([hashToken(first.refreshToken!), hashToken(second)].sort());
+    // ...which is never used: past the grace window, presenting the first token again is reuse.
+    expect(errorReason(await client.request(RefreshDocument, { refreshToken: first.refreshToken }))).toBe('REFRESH_TOKEN_REUSED');
+    // The purge erases it; only the token rotated just now keeps its successor, for this grace window.
+    expect((await gateway.services.retention.purge()).purged.sealedSuccessors).toBe(1);
+    expect(await sealed()).toEqual([{ token_hash: hashToken(second) }]);
   });
 
   it('slides the refresh lifetime but never past the absolute session lifetime', async () => {

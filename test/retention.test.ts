@@ -2,7 +2,6 @@ import type { Kysely, KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
 import { DEFAULT_PAT_CACHE_REFUSAL_TTL_MS, DEFAULT_PAT_CACHE_TTL_MS } from '../src/auth/personal-access-token-cache.js';
-import { PersonalAccessTokenStore } from '../src/auth/personal-access-token-store.js';
 import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
@@ -19,13 +18,14 @@ import { connectDatabase } from '../src/db/connect.js';
 import { DEFAULT_ENDED_PERSONAL_ACCESS_TOKEN_RETENTION_MS, DEFAULT_ENDED_SESSION_RETENTION_MS, Retention, type RetentionOptions } from '../src/db/retention.js';
 import type { Database } from '../src/db/tables.js';
 import { createLogger } from '../src/logger.js';
-import { CATCH_UP_OVERLAP_MS } from '../src/sessions/revocations.js';
-import { REVOCATION_MARGIN_MS } from '../src/sessions/revoked-sessions.js';
+import { RevocationLog } from '../src/revocation/revocation-log.js';
+import { CATCH_UP_OVERLAP_MS } from '../src/revocation/revocations.js';
+import { REVOCATION_MARGIN_MS } from '../src/revocation/revoked-sessions.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { type Device, deviceOf, signIn as signInOver } from './helpers/devices.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const START = new Date('2030-01-01T00:00:00Z');
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -55,7 +55,7 @@ function retentionOf(gateway: TestGateway, options: Partial<RetentionOptions> = 
 }
 
 function signIn(gateway: TestGateway, username: string, register = false): Promise<Device> {
-  return signInOver(gateway.url, username, password, { register });
+  return signInOver(gateway.url, username, PASSWORD, { register });
 }
 
 function refresh(gateway: TestGateway, refreshToken: string) {
@@ -117,7 +117,7 @@ describe('refresh tokens', () => {
     const { purged, complete, error } = await gateway.services.retention.purge();
     expect(error).toBeUndefined();
     expect(complete).toBe(true);
-    expect(purged).toEqual({ refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 });
+    expect(purged).toEqual({ refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 });
     expect(await tokenHashesOf(db, first.sessionId)).toEqual([hashToken(second.refreshToken), hashToken(third.refreshToken)].sort());
 
     // A purged token is unknown now.
@@ -143,6 +143,32 @@ describe('refresh tokens', () => {
     const again = await rotated(gateway, first.refreshToken);
     expect(again.refreshToken).toBe(second.refreshToken);
   });
+
+  it('erases each sealed successor once its grace window is over, and keeps the ones a racing tab may still need', async () => {
+    const gateway = await start({ REFRESH_REUSE_GRACE_SECONDS: '10' });
+    const sealedOf = async (sessionId: string) =>
+      (await gateway.handle.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', sessionId).where('successor_sealed', 'is not', null).execute()).map(
+        (row) => row.token_hash,
+      );
+    const first = await signIn(gateway, 'alice', true);
+    const second = await rotated(gateway, first.refreshToken);
+    gateway.clock.advance(10_000); // the first rotation is exactly at the end of its grace window
+    const third = await rotated(gateway, second.refreshToken);
+    expect((await gateway.services.retention.purge()).purged.sealedSuccessors).toBe(0);
+    expect((await sealedOf(first.sessionId)).sort()).toEqual([hashToken(first.refreshToken), hashToken(second.refreshToken)].sort());
+
+    gateway.clock.advance(1); // now past it; the second rotation is still inside its own
+    expect((await gateway.services.retention.purge()).purged.sealedSuccessors).toBe(1);
+    expect(await sealedOf(first.sessionId)).toEqual([hashToken(second.refreshToken)]);
+    // The racing tab of the second rotation still gets the live successor.
+    expect((await rotated(gateway, second.refreshToken)).refreshToken).toBe(third.refreshToken);
+
+    gateway.clock.advance(10_000);
+    expect((await gateway.services.retention.purge()).purged.sealedSuccessors).toBe(1);
+    expect(await sealedOf(first.sessionId)).toEqual([]);
+    // The rotated tokens themselves stay until they expire: presenting one again is reuse.
+    expect(await tokenHashesOf(gateway.handle.db, first.sessionId)).toHaveLength(3);
+  });
 });
 
 describe('sessions', () => {
@@ -159,7 +185,7 @@ describe('sessions', () => {
 
     gateway.clock.advance(1);
     const { purged } = await gateway.services.retention.purge();
-    expect(purged).toEqual({ refreshTokens: 0, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 });
+    expect(purged).toEqual({ refreshTokens: 0, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 });
     expect(await sessionExists(db, idle.sessionId)).toBe(false);
     expect(await tokenHashesOf(db, idle.sessionId)).toEqual([]); // its last token went with it
     expect(errorReason(await refresh(gateway, idle.refreshToken))).toBe('TOKEN_INVALID');
@@ -189,13 +215,14 @@ describe('sessions', () => {
     const idle = await signIn(gateway, 'alice', true);
     gateway.clock.advance(HOUR_MS + DEFAULT_ENDED_SESSION_RETENTION_MS);
     const current = await signIn(gateway, 'alice');
-    expect((await current.client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'another long passphrase' })).errors).toBeUndefined();
+    expect((await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors).toBeUndefined();
     const revokedAt = gateway.clock.now();
 
     // The ended session is not revoked row by row (logoutAll on a huge account would write them
     // all); one marker per user stands for it, and a fresh instance reads that at start.
-    expect(await gateway.services.sessions.revokedSince(revokedAt - ACCESS_WINDOW_MS)).toEqual([]);
-    const markers = await gateway.services.sessions.userRevocationsSince(revokedAt - ACCESS_WINDOW_MS);
+    const log = new RevocationLog({ db });
+    expect(await log.sessionsRevokedSince(revokedAt - ACCESS_WINDOW_MS)).toEqual([]);
+    const markers = await log.userRevocationsSince(revokedAt - ACCESS_WINDOW_MS);
     expect(markers).toEqual([{ userId: expect.any(String), revokedBefore: expect.any(Number), exceptSessionId: current.sessionId }]);
     expect(markers[0]!.revokedBefore).toBeLessThanOrEqual(revokedAt);
     // So the ended session goes by the ordinary rule, at once here; the live one stays.
@@ -222,7 +249,7 @@ describe('sessions', () => {
     expect(errorReason(await refresh(gateway, ended.refreshToken))).toBe('TOKEN_EXPIRED');
     expect((await ended.client.request(MeDocument)).errors).toBeUndefined();
 
-    expect((await current.client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'another long passphrase' })).errors).toBeUndefined();
+    expect((await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors).toBeUndefined();
     expect(errorReason(await ended.client.request(MeDocument))).toBe('SESSION_REVOKED');
 
     // A fresh instance on the same database refuses it too, from the marker it loads at start.
@@ -281,11 +308,11 @@ describe('personal access tokens', () => {
 
     const revokedAt = gateway.clock.now();
     // What another instance reads while catching up (Revocations.catchUp).
-    const store = new PersonalAccessTokenStore({ db: gateway.handle.db, clock: gateway.clock, onRevoked: async () => {} });
+    const log = new RevocationLog({ db: gateway.handle.db });
 
     gateway.clock.advance(ACCESS_WINDOW_MS + CATCH_UP_OVERLAP_MS - 1);
     expect((await retention.purge()).purged.personalAccessTokens).toBe(0);
-    expect(await store.revokedSince(gateway.clock.now() - ACCESS_WINDOW_MS - CATCH_UP_OVERLAP_MS)).toEqual([{ tokenId: revoked.id, userId: expect.any(String), revokedAt }]);
+    expect(await log.tokensRevokedSince(gateway.clock.now() - ACCESS_WINDOW_MS - CATCH_UP_OVERLAP_MS)).toEqual([{ tokenId: revoked.id, userId: expect.any(String), revokedAt }]);
     gateway.clock.advance(1);
     expect((await retention.purge()).purged.personalAccessTokens).toBe(1);
   });
@@ -298,7 +325,7 @@ describe('deleted accounts', () => {
     const device = await signIn(gateway, 'alice', true);
     const expiring = await createPat(device, { name: 'expiring', expiresInDays: 1 });
     const forever = await createPat(device, { name: 'forever' });
-    expect((await device.client.request(DeleteAccountDocument, { password })).errors).toBeUndefined();
+    expect((await device.client.request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
     const kinds = async () => (await db.selectFrom('deleted_credentials').select('kind').orderBy('kind').execute()).map((row) => row.kind);
     expect(await kinds()).toEqual(['personal_access_token', 'personal_access_token', 'refresh_token', 'session', 'user']);
 
@@ -344,10 +371,11 @@ describe('the purge itself', () => {
     gateway.clock.advance(2 * MINUTE_MS); // every token but the live session's newest has expired
 
     const first = await retention.purge();
-    expect(first).toEqual({ purged: { refreshTokens: 8, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 }, complete: false });
+    // The 5 rotated tokens left keep their sealed successors past the grace window: erased meanwhile.
+    expect(first).toEqual({ purged: { refreshTokens: 8, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 5 }, complete: false });
     expect(await sessionExists(gateway.handle.db, ended.sessionId)).toBe(true);
     const second = await retention.purge();
-    expect(second).toEqual({ purged: { refreshTokens: 5, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 }, complete: true });
+    expect(second).toEqual({ purged: { refreshTokens: 5, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 }, complete: true });
     expect(Math.max(...deletes)).toBe(4);
     expect(deletes.filter((count) => count > 0)).toEqual([4, 4, 4, 1, 1]);
 
@@ -392,7 +420,7 @@ describe('the purge itself', () => {
     await vi.waitFor(async () => expect(await tokenHashesOf(gateway.handle.db, first.sessionId)).toEqual([hashToken(second.refreshToken)]), { timeout: 5000 });
     await retention.stop();
     const lines = gateway.logs.filter((line) => line.includes('retention purge'));
-    expect(lines.map((line) => JSON.parse(line) as { purged: unknown })[0]?.purged).toEqual({ refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 });
+    expect(lines.map((line) => JSON.parse(line) as { purged: unknown })[0]?.purged).toEqual({ refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 });
     for (const secret of [first.refreshToken, hashToken(first.refreshToken)]) expect(lines.join('')).not.toContain(secret);
   });
 
@@ -404,7 +432,7 @@ describe('the purge itself', () => {
     const retention = retentionOf(gateway, { batchSize: 1 });
     const run = retention.purge();
     await retention.stop();
-    expect(await run).toEqual({ purged: { refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 }, complete: false });
+    expect(await run).toEqual({ purged: { refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 }, complete: false });
   });
 
   it('reports a failed run and logs it on the timer, without throwing', async () => {
@@ -428,6 +456,7 @@ describe('the purge itself', () => {
     ['accessTokenWindowMs', -1],
     ['endedSessionRetentionMs', -1],
     ['endedPersonalAccessTokenRetentionMs', Number.NaN],
+    ['refreshReuseGraceMs', -1],
   ])('refuses %s = %s with a TypeError', async (name, value) => {
     const handle = connectDatabase('sqlite::memory:');
     cleanups.push(() => handle.close());

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Accounts, type PasswordAttempts } from '../src/accounts/accounts.js';
+import { forgetRevokedPersonalAccessTokens } from '../src/auth/forget-revoked-personal-access-tokens.js';
 import { PersonalAccessTokenCache } from '../src/auth/personal-access-token-cache.js';
 import { ManualClock } from '../src/clock.js';
 import {
@@ -13,14 +14,17 @@ import {
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
 } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { capturedLogger } from './helpers/captured-logger.js';
-import { InProcessRevocationHub, type Revocation, type RevocationChannel, type RevocationOrigin, Revocations } from '../src/sessions/revocations.js';
-import { REVOCATION_MARGIN_MS, RevokedSessions } from '../src/sessions/revoked-sessions.js';
+import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
+import type { Revocation, RevocationOrigin } from '../src/revocation/revocation.js';
+import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
+import { Revocations } from '../src/revocation/revocations.js';
+import { REVOCATION_MARGIN_MS, RevokedSessions } from '../src/revocation/revoked-sessions.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { type Device, signIn as signInOver } from './helpers/devices.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const newPassword = 'a different long passphrase';
 const START = new Date('2030-01-01T00:00:00Z');
 const ACCESS_TTL_MS = 15 * 60 * 1000;
@@ -36,7 +40,7 @@ afterEach(async () => {
 });
 
 function signIn(gateway: TestGateway, username: string, register = false): Promise<Device> {
-  return signInOver(gateway.url, username, password, { register });
+  return signInOver(gateway.url, username, PASSWORD, { register });
 }
 
 async function createPat(device: Device, scopes = ['profile:read']) {
@@ -55,7 +59,7 @@ describe('changePassword', () => {
     const phone = await signIn(gateway, 'alice');
     const tablet = await signIn(gateway, 'alice');
 
-    const changed = await laptop.client.request(ChangePasswordDocument, { currentPassword: password, newPassword });
+    const changed = await laptop.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword });
     expect(changed.errors).toBeUndefined();
     expect(changed.data?.changePassword).toBe(true);
 
@@ -89,7 +93,7 @@ describe('changePassword', () => {
       await sql`CREATE TRIGGER refuse_session_updates BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_updates()`.execute(db);
     }
 
-    const response = await laptop.client.request(ChangePasswordDocument, { currentPassword: password, newPassword });
+    const response = await laptop.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword });
     expect(errorCode(response)).toBe('INTERNAL');
     expect(JSON.stringify(response.errors)).not.toContain('read-only');
     await sql`DROP TRIGGER refuse_session_updates${sql.raw(dialect === 'sqlite' ? '' : ' ON sessions')}`.execute(db);
@@ -122,7 +126,7 @@ describe('deleteAccount', () => {
     const bob = await signIn(gateway, 'bob', true);
     const db = gateway.handle.db;
 
-    const deleted = await laptop.client.request(DeleteAccountDocument, { password });
+    const deleted = await laptop.client.request(DeleteAccountDocument, { password: PASSWORD });
     expect(deleted.errors).toBeUndefined();
     expect(deleted.data?.deleteAccount).toBe(true);
     expect(deleted.headers.getSetCookie().some((c) => c.startsWith('refreshToken=;'))).toBe(true);
@@ -170,7 +174,7 @@ describe('deleteAccount', () => {
     const anonymous = new GraphQLClient(gateway.url);
     const rotated = await anonymous.request(RefreshDocument, { refreshToken: device.refreshToken });
     const current = new GraphQLClient(gateway.url, { authorization: `Bearer ${rotated.data!.refresh.accessToken}` });
-    expect((await current.request(DeleteAccountDocument, { password })).data?.deleteAccount).toBe(true);
+    expect((await current.request(DeleteAccountDocument, { password: PASSWORD })).data?.deleteAccount).toBe(true);
     for (const refreshToken of [device.refreshToken, rotated.data!.refresh.refreshToken!]) {
       expect(errorReason(await anonymous.request(RefreshDocument, { refreshToken }))).toBe('USER_NOT_FOUND');
     }
@@ -201,16 +205,16 @@ describe('a sign-in racing a credential change', () => {
         await run?.();
       },
     };
-    const { users, sessions, passwords, clock, accountDeletions } = gateway.services;
-    return new Accounts({ users, sessions, hasher: passwords, clock, deletions: accountDeletions, passwordAttempts });
+    const { users, sessions, accessTokens, passwords, clock, accountDeletions } = gateway.services;
+    return new Accounts({ users, sessions, accessTokens, hasher: passwords, clock, deletions: accountDeletions, passwordAttempts });
   }
   const client = { userAgent: null, ip: null };
 
   it('gets no session when the password it verified was changed meanwhile', async () => {
     const gateway = await start();
     const laptop = await signIn(gateway, 'alice', true);
-    const accounts = accountsWith(gateway, () => gateway.services.accounts.changePassword(laptop.userId, password, newPassword, laptop.sessionId));
-    await expect(accounts.login({ username: 'alice', password }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    const accounts = accountsWith(gateway, () => gateway.services.accounts.changePassword(laptop.userId, PASSWORD, newPassword, laptop.sessionId));
+    await expect(accounts.login({ username: 'alice', password: PASSWORD }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     const sessions = await gateway.handle.db.selectFrom('sessions').select('id').execute();
     expect(sessions).toEqual([{ id: laptop.sessionId }]);
   });
@@ -219,7 +223,7 @@ describe('a sign-in racing a credential change', () => {
     const gateway = await start();
     const laptop = await signIn(gateway, 'alice', true);
     const accounts = accountsWith(gateway, () => gateway.services.accountDeletions.delete(laptop.userId));
-    await expect(accounts.login({ username: 'alice', password }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(accounts.login({ username: 'alice', password: PASSWORD }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     expect(await gateway.handle.db.selectFrom('sessions').select('id').execute()).toEqual([]);
   });
 
@@ -227,8 +231,8 @@ describe('a sign-in racing a credential change', () => {
     const gateway = await start();
     const laptop = await signIn(gateway, 'alice', true);
     const { users, passwords, clock } = gateway.services;
-    const accounts = accountsWith(gateway, async () => users.setPasswordHash(laptop.userId, await passwords.hash(password), clock.now()));
-    const signedIn = await accounts.login({ username: 'alice', password }, client);
+    const accounts = accountsWith(gateway, async () => users.setPasswordHash(laptop.userId, await passwords.hash(PASSWORD), clock.now()));
+    const signedIn = await accounts.login({ username: 'alice', password: PASSWORD }, client);
     expect(signedIn.user.id).toBe(laptop.userId);
     expect(await gateway.handle.db.selectFrom('sessions').select('id').where('id', '=', signedIn.session.id).execute()).toHaveLength(1);
   });
@@ -263,7 +267,7 @@ describe('immediate revocation', () => {
     const stillIn = await signIn(first, 'alice');
     const deleted = await signIn(first, 'bob', true);
     await loggedOut.client.request(LogoutDocument);
-    await deleted.client.request(DeleteAccountDocument, { password });
+    await deleted.client.request(DeleteAccountDocument, { password: PASSWORD });
     first.clock.advance(60_000);
     await first.close({ keepDatabase: true });
     gateways.splice(gateways.indexOf(first), 1);
@@ -285,7 +289,7 @@ describe('immediate revocation', () => {
     await phone.client.request(LogoutDocument);
     await laptop.client.request(RevokePersonalAccessTokenDocument, { id: pat.personalAccessToken.id });
     const spare = await createPat(laptop);
-    await laptop.client.request(DeleteAccountDocument, { password });
+    await laptop.client.request(DeleteAccountDocument, { password: PASSWORD });
 
     expect(heard).toEqual([
       { userId: laptop.userId, sessionIds: [phone.sessionId] },
@@ -333,7 +337,8 @@ describe('Revocations across instances', () => {
     const revokedSessions = new RevokedSessions({ clock, accessTokenTtlSeconds: 900 });
     const cache = new PersonalAccessTokenCache({ clock });
     const { logger } = capturedLogger('debug', lines);
-    const revocations = new Revocations({ revokedSessions, personalAccessTokenCache: cache, channel, logger, clock, loadRevokedSince: async () => [] });
+    const revocations = new Revocations({ revokedSessions, channel, logger, clock, loadRevokedSince: async () => [] });
+    forgetRevokedPersonalAccessTokens({ revocations, cache });
     const heard: [Revocation, RevocationOrigin][] = [];
     revocations.onRevoked((revocation, origin) => heard.push([revocation, origin]));
     return { revocations, revokedSessions, cache, heard };

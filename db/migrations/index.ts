@@ -5,6 +5,8 @@ import * as m0003 from './0003_refresh_token_successor_index.js';
 import * as m0004 from './0004_retention_indexes.js';
 import * as m0005 from './0005_user_session_revocations.js';
 import * as m0006 from './0006_refresh_token_grace_binding.js';
+import * as m0007 from './0007_user_credential_version.js';
+import * as m0008 from './0008_change_indexes.js';
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so that the same
@@ -17,4 +19,6 @@ export const migrations: Record<string, Migration> = {
   '0004_retention_indexes': m0004,
   '0005_user_session_revocations': m0005,
   '0006_refresh_token_grace_binding': m0006,
+  '0007_user_credential_version': m0007,
+  '0008_change_indexes': m0008,
 };

@@ -1,7 +1,11 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, DeletedCredentialKind, DeletedCredentialsTable } from '../db/tables.js';
-import type { Revocation, StoredRevocation } from '../sessions/revocations.js';
+import type { UnauthenticatedReason } from '../errors.js';
+import type { Revocation } from '../revocation/revocation.js';
+
+/** How an unknown credential is refused: its account was deleted, or it never was (or no longer is) one. */
+export type UnknownCredentialRefusal = Extract<UnauthenticatedReason, 'USER_NOT_FOUND' | 'TOKEN_INVALID'>;
 
 export interface AccountDeletionsOptions {
   readonly db: Kysely<Database>;
@@ -36,6 +40,7 @@ export class AccountDeletions {
       // or a new token (PersonalAccessTokenStore.insertWithinLimit) writes the same row before
       // inserting, so on PostgreSQL it either commits first and is read below, or waits and
       // then finds the account gone; nothing is added unseen between the reads and the delete.
+      // The credential version needs no bump: a sign-in's condition on it fails on a missing row.
       const locked = await trx.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return undefined;
       // Then the sessions' rows, read as they are once locked (a no-op write locks a row on
@@ -84,11 +89,14 @@ export class AccountDeletions {
   }
 
   /**
-   * True when a credential belonged to an account that has since been deleted and would still be
-   * valid. Past forget_at the record is ignored, whether or not the retention purge has deleted
-   * it yet, so the answer does not depend on when the purge last ran.
+   * What a credential the database does not know is answered, for every kind of credential
+   * (refresh tokens in Accounts.refresh, personal access tokens in PersonalAccessTokenVerifier):
+   * USER_NOT_FOUND when it belonged to an account that has since been deleted and would still be
+   * valid, TOKEN_INVALID otherwise. Past forget_at the record is ignored, whether or not the
+   * retention purge has deleted it yet, so the answer does not depend on when the purge last ran.
+   * (Access tokens are answered from memory: RevocationLog.sessionsRevokedSince and the deletion's broadcast.)
    */
-  async wasDeleted(kind: DeletedCredentialKind, credentialId: string): Promise<boolean> {
+  async refusalOfUnknown(kind: Exclude<DeletedCredentialKind, 'user'>, credentialId: string): Promise<UnknownCredentialRefusal> {
     const row = await this.#options.db
       .selectFrom('deleted_credentials')
       .select('deleted_at')
@@ -96,29 +104,7 @@ export class AccountDeletions {
       .where('credential_id', '=', credentialId)
       .where((eb) => eb.or([eb('forget_at', 'is', null), eb('forget_at', '>', this.#options.clock.now())]))
       .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  /** Sessions deleted with their account at or after a time, as revocations to load at start. */
-  async sessionsDeletedSince(since: number): Promise<StoredRevocation[]> {
-    const rows = await this.#options.db
-      .selectFrom('deleted_credentials')
-      .select(['credential_id', 'deleted_at'])
-      .where('kind', '=', 'session')
-      .where('deleted_at', '>=', since)
-      .execute();
-    return rows.map((row) => ({ sessionId: row.credential_id, revokedAt: row.deleted_at, reason: 'USER_NOT_FOUND' }));
-  }
-
-  /** Accounts deleted at or after a time, for instances that may have missed the broadcast. */
-  async usersDeletedSince(since: number): Promise<{ userId: string; deletedAt: number }[]> {
-    const rows = await this.#options.db
-      .selectFrom('deleted_credentials')
-      .select(['credential_id', 'deleted_at'])
-      .where('kind', '=', 'user')
-      .where('deleted_at', '>=', since)
-      .execute();
-    return rows.map((row) => ({ userId: row.credential_id, deletedAt: row.deleted_at }));
+    return row !== undefined ? 'USER_NOT_FOUND' : 'TOKEN_INVALID';
   }
 }
 

@@ -1,12 +1,16 @@
+import type { IssuedAccessToken } from '../auth/access-tokens.js';
+import { hashToken } from '../auth/opaque-token.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import { normalizePassword } from '../auth/password-policy.js';
 import type { Clock } from '../clock.js';
-import { InvalidCredentialsError, RateLimitedError, UsernameTakenError } from '../errors.js';
+import { InvalidCredentialsError, RateLimitedError, UnauthenticatedError, UsernameTakenError } from '../errors.js';
 import { type FailedPasswordCheck, type PasswordCheckAudit, recordFailedPasswordCheck } from '../security-events/password-check-audit.js';
 import type { SecurityEventRecorder } from '../security-events/security-event.js';
 import { sessionName, storedUserAgent } from '../sessions/device-name.js';
+import type { PresentingClient } from '../sessions/client-fingerprint.js';
 import type { SessionGrant, SessionStore } from '../sessions/session-store.js';
 import type { AccountDeletions } from './account-deletions.js';
+import type { UserCache, UserProfile } from './user-cache.js';
 import type { UserRow, UserStore } from './user-store.js';
 import { parseUsername } from './username.js';
 
@@ -22,8 +26,15 @@ export interface Credentials {
   readonly deviceName?: string | null;
 }
 
+/** A session started or refreshed, with everything the client is handed. */
 export interface SignedIn extends SessionGrant {
-  readonly user: UserRow;
+  readonly user: UserProfile;
+  readonly accessToken: IssuedAccessToken;
+}
+
+/** Issues the access tokens of sessions (src/auth/access-tokens.ts). */
+export interface AccessTokenIssuer {
+  issue(userId: string, sessionId: string): Promise<IssuedAccessToken>;
 }
 
 /**
@@ -45,7 +56,16 @@ export interface PasswordAttempt {
 
 export interface AccountsOptions {
   readonly users: UserStore;
+  /** Where refresh reads the user (src/accounts/user-cache.ts); the store directly without it. */
+  readonly userCache?: UserCache;
+  /**
+   * Told after a user's row changed (a rename), so that every instance forgets its cached copy
+   * (a userChanged revocation).
+   */
+  readonly onUserChanged?: (userId: string) => Promise<void>;
   readonly sessions: SessionStore;
+  /** Issues the access token of every session started or refreshed here. */
+  readonly accessTokens: AccessTokenIssuer;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   /** Told of every session started by a sign-in. */
@@ -58,10 +78,10 @@ export interface AccountsOptions {
   readonly securityEvents?: SecurityEventRecorder;
 }
 
-/** How often a sign-in re-checks a password whose hash changed while it was being verified. */
-const MAX_PASSWORD_CHECKS_PER_SIGN_IN = 2;
-
-/** Account operations: sign-up, sign-in and the changes to an account's credentials. */
+/**
+ * Account operations: sign-up, sign-in, refresh and the changes to an account's credentials.
+ * Every way into a session goes through here, so that the resolvers only parse and deliver.
+ */
 export class Accounts {
   readonly #options: AccountsOptions;
 
@@ -81,29 +101,55 @@ export class Accounts {
     // The account was changed or deleted between its creation and here, by someone who signed in to it.
     if (!grant) throw new InvalidCredentialsError();
     this.#options.securityEvents?.record({ event: 'account.registered', userId: user.id, username, sessionId: grant.session.id, client });
-    return { user, ...grant };
+    return this.#signedIn(user, grant);
   }
 
   /**
-   * Signs in. Unknown user and wrong password fail alike, in message and in time: an unknown
-   * user still costs one Argon2 verification.
+   * Signs in. Unknown user, account without a password and wrong password fail alike, in
+   * message and in time: the first two still cost one Argon2 verification.
    */
   async login(input: Credentials, client: ClientInfo): Promise<SignedIn> {
     const name = sessionName(input.deviceName, client.userAgent);
-    for (let attempt = 1; ; attempt++) {
-      const user = await this.#checkPassword(input.username, input.password, { event: 'auth.login.failed', client });
-      const grant = await this.#startSession(user, name, client);
-      if (grant) {
-        this.#options.securityEvents?.record({ event: 'auth.login.succeeded', userId: user.id, username: input.username, sessionId: grant.session.id, client });
-        return { user, ...grant };
+    const user = await this.#checkPassword(input.username, input.password, { event: 'auth.login.failed', client });
+    const grant = await this.#startSession(user, name, client);
+    // The password changed or the account was deleted after the check (a concurrent re-hash
+    // of the same password keeps the credential version, and the sign-in).
+    if (!grant) throw this.#refused({ event: 'auth.login.failed', client }, { username: input.username, reason: 'CREDENTIALS_CHANGED', userId: user.id });
+    this.#options.securityEvents?.record({ event: 'auth.login.succeeded', userId: user.id, username: input.username, sessionId: grant.session.id, client });
+    return this.#signedIn(user, grant);
+  }
+
+  /**
+   * Exchanges a refresh token for its successor and a new access token. Throws UNAUTHENTICATED
+   * as SessionStore.rotate does, or USER_NOT_FOUND for a token of a deleted account.
+   * `client` is who presents it (null: unknown).
+   */
+  async refresh(presented: string, client: PresentingClient | null): Promise<SignedIn> {
+    const { sessions, deletions } = this.#options;
+    const grant = await sessions.rotate(presented, client).catch(async (error: unknown) => {
+      // Deleted with its account, the token is unknown now; say why instead of TOKEN_INVALID.
+      if (error instanceof UnauthenticatedError && error.reason === 'TOKEN_INVALID') {
+        throw new UnauthenticatedError(await deletions.refusalOfUnknown('refresh_token', hashToken(presented)));
       }
-      // The password hash changed after it was verified. A concurrent login's re-hash of the
-      // same password passes the check again; a new password or a deleted account does not.
-      // Anything still changing after that is refused rather than chased.
-      if (attempt === MAX_PASSWORD_CHECKS_PER_SIGN_IN) {
-        throw this.#refused({ event: 'auth.login.failed', client }, { username: input.username, reason: 'CREDENTIALS_CHANGED', userId: user.id });
-      }
-    }
+      throw error;
+    });
+    return this.#signedIn(await this.profile(grant.session.user_id), grant);
+  }
+
+  /**
+   * The caller's account, as `me` shows it; USER_NOT_FOUND when it is gone. From memory for a
+   * recent caller: a rename or deletion on any instance is forgotten here at once by its
+   * broadcast, or within REVOCATION_POLL_INTERVAL_MS by the catch-up (src/accounts/user-cache.ts).
+   */
+  async profile(userId: string): Promise<UserProfile> {
+    const { users, userCache } = this.#options;
+    const user = await (userCache ? userCache.get(userId) : users.findById(userId));
+    if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
+    return user;
+  }
+
+  async #signedIn(user: UserProfile, grant: SessionGrant): Promise<SignedIn> {
+    return { user, ...grant, accessToken: await this.#options.accessTokens.issue(user.id, grant.session.id) };
   }
 
   /**
@@ -119,16 +165,19 @@ export class Accounts {
     const lockedNow = attempt?.lastBeforeLock;
     const password = passwordForCheck(rawPassword);
     const user = password === undefined ? undefined : await users.findByUsername(username);
-    if (!user || password === undefined) {
+    // An account without a password (it signs in some other way) is refused like an unknown one,
+    // at the same cost.
+    if (!user || user.password_hash === null || password === undefined) {
       await hasher.verifyDummy(password ?? '');
-      throw this.#refused(audit, { username, reason: password === undefined ? 'MALFORMED_PASSWORD' : 'UNKNOWN_USER', userId: user?.id, lockedNow });
+      const reason = password === undefined ? 'MALFORMED_PASSWORD' : !user ? 'UNKNOWN_USER' : 'NO_PASSWORD';
+      throw this.#refused(audit, { username, reason, userId: user?.id, lockedNow });
     }
     const check = await hasher.verify(user.password_hash, password);
     if (!check.valid) throw this.#refused(audit, { username, reason: 'BAD_PASSWORD', userId: user.id, lockedNow });
     await passwordAttempts?.succeeded(username);
     if (check.needsRehash) {
       const rehashed = await hasher.hash(password);
-      // Lost to a concurrent password change: the session's creation then sees the hash moved.
+      // Lost to a concurrent password change: the session's creation then sees the version moved.
       if (await users.replacePasswordHash(user.id, user.password_hash, rehashed, clock.now())) return { ...user, password_hash: rehashed };
     }
     return user;
@@ -140,11 +189,11 @@ export class Accounts {
     return new InvalidCredentialsError();
   }
 
-  /** Undefined when the account's password hash is no longer the one checked (or it is gone). */
+  /** Undefined when the account's credential version is no longer the one checked (or it is gone). */
   async #startSession(user: UserRow, name: string, client: ClientInfo): Promise<SessionGrant | undefined> {
     const grant = await this.#options.sessions.create({
       userId: user.id,
-      passwordHash: user.password_hash,
+      credentialVersion: user.credential_version,
       name,
       userAgent: storedUserAgent(client.userAgent),
       ip: client.ip,
@@ -156,8 +205,9 @@ export class Accounts {
   /** Renames the account. */
   async updateUsername(userId: string, input: string): Promise<UserRow> {
     const { username } = parseUsername(input);
-    const { users, clock } = this.#options;
+    const { users, clock, onUserChanged } = this.#options;
     await users.rename(userId, username, clock.now());
+    await onUserChanged?.(userId);
     const user = await users.findById(userId);
     if (!user) throw new InvalidCredentialsError();
     return user;
@@ -175,11 +225,13 @@ export class Accounts {
     const hash = await hasher.hash(password);
     // One transaction, so a failure cannot leave the new password stored and the other
     // sessions (perhaps an intruder's) live. The store announces the revocation after commit:
-    // the other sessions' access tokens fail from then on. The write is conditional on the hash
-    // just verified: of two changes that checked the same current password (perhaps the
-    // victim's and an attacker's) the first lands and the other is refused, with nothing revoked.
+    // the other sessions' access tokens fail from then on. The write is conditional on the
+    // credential version read with the hash just verified, and bumps it: of two changes that
+    // checked the same current password (perhaps the victim's and an attacker's) the first lands
+    // and the other is refused, with nothing revoked; no sign-in that checked the old password
+    // gets a session. A concurrent re-hash of the current password keeps the version.
     const { sessionIds } = await sessions.revokeAllOfUser(user.id, 'PASSWORD_CHANGED', keepSessionId, async (trx) => {
-      if (!(await users.replacePasswordHash(user.id, user.password_hash, hash, clock.now(), trx))) throw new InvalidCredentialsError();
+      if (!(await users.changePasswordHash(user.id, user.credential_version, hash, clock.now(), trx))) throw new InvalidCredentialsError();
     });
     securityEvents?.record({ event: 'account.password_changed', userId: user.id, sessionId: keepSessionId, client });
     for (const sessionId of sessionIds) securityEvents?.record({ event: 'session.revoked', userId: user.id, sessionId, reason: 'PASSWORD_CHANGED', client });

@@ -14,13 +14,17 @@ export class UserStore {
     this.#db = db;
   }
 
-  /** Inserts a user; USERNAME_TAKEN when the name is in use in any letter case. */
-  async create(username: string, passwordHash: string, now: number): Promise<UserRow> {
+  /**
+   * Inserts a user; USERNAME_TAKEN when the name is in use in any letter case. A null
+   * passwordHash makes an account that no password signs in to.
+   */
+  async create(username: string, passwordHash: string | null, now: number): Promise<UserRow> {
     const row: UserRow = {
       id: randomUUID(),
       username,
       username_key: usernameKey(username),
       password_hash: passwordHash,
+      credential_version: 0,
       created_at: now,
       updated_at: now,
     };
@@ -55,7 +59,10 @@ export class UserStore {
     }
   }
 
-  /** Stores a new password hash; `executor` is the transaction it belongs to, if any. */
+  /**
+   * Stores a password hash without bumping the credential version: a new hash of the same
+   * password, which ends no sign-in. `executor` is the transaction it belongs to, if any.
+   */
   async setPasswordHash(id: string, passwordHash: string, now: number, executor: Kysely<Database> = this.#db): Promise<void> {
     await executor.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
   }
@@ -72,6 +79,23 @@ export class UserStore {
       .set({ password_hash: replacement, updated_at: now })
       .where('id', '=', id)
       .where('password_hash', '=', verifiedHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Stores a new password and bumps the credential version, only while the version is still the
+   * one whose password was verified: of two changes that verified the same current password only
+   * the first lands, and every sign-in that read the old version gets no session
+   * (SessionStore.create). A concurrent re-hash of the current password does not stand in the
+   * way. False when it did not apply. `executor` is the transaction it belongs to, if any.
+   */
+  async changePasswordHash(id: string, verifiedVersion: number, replacement: string, now: number, executor: Kysely<Database> = this.#db): Promise<boolean> {
+    const result = await executor
+      .updateTable('users')
+      .set({ password_hash: replacement, credential_version: verifiedVersion + 1, updated_at: now })
+      .where('id', '=', id)
+      .where('credential_version', '=', verifiedVersion)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

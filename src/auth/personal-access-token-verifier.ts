@@ -105,10 +105,7 @@ export class PersonalAccessTokenVerifier {
       return new UnauthenticatedError(reason);
     };
     const row = await store.findByHash(tokenHash);
-    if (!row) {
-      const deleted = await deletions.wasDeleted('personal_access_token', tokenHash);
-      throw refuse(deleted ? 'USER_NOT_FOUND' : 'TOKEN_INVALID');
-    }
+    if (!row) throw refuse(await deletions.refusalOfUnknown('personal_access_token', tokenHash));
     if (row.revoked_at !== null) throw refuse('SESSION_REVOKED', row.user_id);
     const token: CachedPersonalAccessToken = {
       tokenId: row.id,

@@ -1,8 +1,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type DeleteResult, type Kysely, PostgresAdapter, type SelectQueryBuilder } from 'kysely';
+import { type DeleteResult, type Kysely, PostgresAdapter, type SelectQueryBuilder, type UpdateResult } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { CATCH_UP_OVERLAP_MS } from '../sessions/revocations.js';
+import { DEFAULT_REFRESH_REUSE_GRACE_SECONDS } from '../config.js';
+import { CATCH_UP_OVERLAP_MS } from '../revocation/revocations.js';
 import type { Database } from './tables.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -41,6 +42,8 @@ export interface RetentionOptions {
   readonly endedSessionRetentionMs?: number;
   /** DEFAULT_ENDED_PERSONAL_ACCESS_TOKEN_RETENTION_MS */
   readonly endedPersonalAccessTokenRetentionMs?: number;
+  /** REFRESH_REUSE_GRACE_SECONDS in ms: how long a rotated token keeps its successor sealed; by default as configured by default. */
+  readonly refreshReuseGraceMs?: number;
 }
 
 /** Rows deleted by one purge, by table (rows deleted by ON DELETE CASCADE not counted). */
@@ -51,6 +54,8 @@ export interface PurgedRows {
   deletedCredentials: number;
   /** logoutAll / changePassword markers (user_session_revocations). */
   userRevocations: number;
+  /** Sealed successors erased (the rotated tokens stay, without them): not rows deleted. */
+  sealedSuccessors: number;
 }
 
 export interface PurgeResult {
@@ -73,10 +78,11 @@ interface Drained {
  * - A rotated refresh token, until its own expiry: up to then, presenting it again is reuse
  *   (SessionStore.rotate checks expiry first, so afterwards it could only ever be TOKEN_EXPIRED).
  *   The successors of the grace window expire no earlier than the token they were rotated from.
+ *   Its sealed successor, only through the grace window (refreshReuseGraceMs); then it is erased.
  * - A session, with its last refresh token, until all of: that token expired (the session's
  *   expires_at; never later than absolute_expires_at) more than endedSessionRetentionMs ago; its
  *   last access token expired; and, if
- *   revoked, the revocation is older than what instances catch up on (sessions.revokedSince).
+ *   revoked, the revocation is older than what instances catch up on (RevocationLog.sessionsRevokedSince).
  *   Live sessions, the ones `devices` lists, are never touched.
  * - A personal access token, for endedPersonalAccessTokenRetentionMs after its expiry or its
  *   revocation, and never before revocation catch-up is done with it.
@@ -98,6 +104,7 @@ export class Retention {
   readonly #maxBatchesPerRun: number;
   readonly #endedSessionRetentionMs: number;
   readonly #endedPersonalAccessTokenRetentionMs: number;
+  readonly #refreshReuseGraceMs: number;
   readonly #skipLockedRows: boolean;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -113,11 +120,12 @@ export class Retention {
     maxBatchesPerRun = DEFAULT_RETENTION_MAX_BATCHES_PER_RUN,
     endedSessionRetentionMs = DEFAULT_ENDED_SESSION_RETENTION_MS,
     endedPersonalAccessTokenRetentionMs = DEFAULT_ENDED_PERSONAL_ACCESS_TOKEN_RETENTION_MS,
+    refreshReuseGraceMs = DEFAULT_REFRESH_REUSE_GRACE_SECONDS * 1000,
   }: RetentionOptions) {
     for (const [name, value] of Object.entries({ intervalMs, batchSize, maxBatchesPerRun })) {
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer`);
     }
-    for (const [name, value] of Object.entries({ accessTokenWindowMs, endedSessionRetentionMs, endedPersonalAccessTokenRetentionMs })) {
+    for (const [name, value] of Object.entries({ accessTokenWindowMs, endedSessionRetentionMs, endedPersonalAccessTokenRetentionMs, refreshReuseGraceMs })) {
       if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a non-negative integer`);
     }
     this.#db = db;
@@ -129,6 +137,7 @@ export class Retention {
     this.#maxBatchesPerRun = maxBatchesPerRun;
     this.#endedSessionRetentionMs = endedSessionRetentionMs;
     this.#endedPersonalAccessTokenRetentionMs = endedPersonalAccessTokenRetentionMs;
+    this.#refreshReuseGraceMs = refreshReuseGraceMs;
     // SQLite has neither row locks nor a use for them: its one writer runs the batches in turn.
     this.#skipLockedRows = db.getExecutor().adapter instanceof PostgresAdapter;
   }
@@ -151,9 +160,9 @@ export class Retention {
   /** Deletes what is past its time, as of the clock's now, a batch at a time. */
   async purge(): Promise<PurgeResult> {
     const now = this.#clock.now();
-    const purged: PurgedRows = { refreshTokens: 0, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0 };
+    const purged: PurgedRows = { refreshTokens: 0, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 };
     let complete = true;
-    const drain = async (kind: keyof PurgedRows, deleteBatch: (limit: number) => Promise<DeleteResult>): Promise<boolean> => {
+    const drain = async (kind: keyof PurgedRows, deleteBatch: (limit: number) => Promise<DeleteResult | UpdateResult>): Promise<boolean> => {
       const { deleted, drained } = await this.#drain(deleteBatch);
       purged[kind] += deleted;
       complete &&= drained;
@@ -165,6 +174,7 @@ export class Retention {
       if (await drain('refreshTokens', (limit) => this.#deleteRotatedRefreshTokens(now, limit))) {
         await drain('sessions', (limit) => this.#deleteEndedSessions(now, limit));
       }
+      await drain('sealedSuccessors', (limit) => this.#eraseSealedSuccessors(now, limit));
       await drain('personalAccessTokens', (limit) => this.#deleteRevokedPersonalAccessTokens(now, limit));
       await drain('personalAccessTokens', (limit) => this.#deleteExpiredPersonalAccessTokens(now, limit));
       await drain('deletedCredentials', (limit) => this.#deleteForgottenTombstones(now, limit));
@@ -193,13 +203,14 @@ export class Retention {
     }
   }
 
-  async #drain(deleteBatch: (limit: number) => Promise<DeleteResult>): Promise<Drained> {
+  async #drain(deleteBatch: (limit: number) => Promise<DeleteResult | UpdateResult>): Promise<Drained> {
     let deleted = 0;
     for (let batch = 0; batch < this.#maxBatchesPerRun; batch++) {
       // Lets requests (and on SQLite, their writes) in between two batches.
       if (batch > 0) await nextTurn();
       if (this.#stopped) return { deleted, drained: false };
-      const count = Number((await deleteBatch(this.#batchSize)).numDeletedRows);
+      const result = await deleteBatch(this.#batchSize);
+      const count = Number('numDeletedRows' in result ? result.numDeletedRows : result.numUpdatedRows);
       deleted += count;
       if (count < this.#batchSize) return { deleted, drained: true };
     }
@@ -226,6 +237,23 @@ export class Retention {
       .orderBy('expires_at')
       .limit(limit);
     return this.#db.deleteFrom('refresh_tokens').where('token_hash', 'in', this.#claim(batch)).executeTakeFirst();
+  }
+
+  /**
+   * A rotated token keeps its successor sealed for the grace window only (SessionStore#replay
+   * opens none past it, whether erased or not); after it the secret is erased. Done here rather
+   * than on every rotation, which saves the refresh a statement.
+   */
+  #eraseSealedSuccessors(now: number, limit: number): Promise<UpdateResult> {
+    const batch = this.#db
+      .selectFrom('refresh_tokens')
+      .select('token_hash')
+      // Spelled out so that both databases match the partial index (0008).
+      .where('successor_sealed', 'is not', null)
+      .where('used_at', '<', now - this.#refreshReuseGraceMs)
+      .orderBy('used_at')
+      .limit(limit);
+    return this.#db.updateTable('refresh_tokens').set({ successor_sealed: null }).where('token_hash', 'in', this.#claim(batch)).executeTakeFirst();
   }
 
   #deleteEndedSessions(now: number, limit: number): Promise<DeleteResult> {

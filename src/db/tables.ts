@@ -11,7 +11,14 @@ export interface UsersTable {
   username: string;
   /** Lower-cased username: the unique key that makes names case-insensitively unique. */
   username_key: string;
-  password_hash: string;
+  /** Null for an account that signs in without a password; password sign-in refuses it. */
+  password_hash: string | null;
+  /**
+   * Bumped by every change that must end the sign-ins in flight (a new password): a session is
+   * created only while the version its sign-in read is still current (SessionStore.create). A
+   * re-hash of the same password leaves it alone.
+   */
+  credential_version: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -77,7 +84,7 @@ export interface PersonalAccessTokensTable {
 /**
  * 'user' records the account itself, only for one access-token lifetime: so that an instance
  * that missed the revocation broadcast can still end the account's open channels and drop its
- * cached tokens (src/sessions/revocations.ts).
+ * cached tokens (src/revocation/revocations.ts).
  */
 export type DeletedCredentialKind = 'session' | 'refresh_token' | 'personal_access_token' | 'user';
 

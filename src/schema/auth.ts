@@ -1,9 +1,8 @@
-import { parse as parseCookies } from 'cookie';
-import type { UserRow } from '../accounts/user-store.js';
-import { hashToken } from '../auth/opaque-token.js';
+import type { SignedIn } from '../accounts/accounts.js';
+import type { UserProfile } from '../accounts/user-cache.js';
 import type { GatewayContext } from '../context.js';
+import { refreshTokenFromCookie } from '../credentials/auth-cookie-values.js';
 import { UnauthenticatedError } from '../errors.js';
-import { REFRESH_TOKEN_COOKIE } from '../sessions/auth-cookies.js';
 import type { SessionGrant } from '../sessions/session-store.js';
 import { builder, type BuilderTypes } from './builder.js';
 import { SessionType } from './session.js';
@@ -16,7 +15,7 @@ interface AuthPayload {
   readonly accessTokenExpiresAt: number;
   readonly refreshToken: string | null;
   readonly refreshTokenExpiresAt: number;
-  readonly user: UserRow;
+  readonly user: UserProfile;
   readonly grant: SessionGrant;
 }
 
@@ -52,10 +51,9 @@ const credentialFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, '
 const RegisterInput = builder.inputType('RegisterInput', { fields: credentialFields });
 const LoginInput = builder.inputType('LoginInput', { fields: credentialFields });
 
-/** Issues the access token for a grant and hands the refresh token over the chosen channel. */
-async function deliver(context: GatewayContext, user: UserRow, grant: SessionGrant, delivery: Delivery): Promise<AuthPayload> {
-  const { accessTokens, cookies, clock } = context.services;
-  const access = await accessTokens.issue(user.id, grant.session.id);
+/** Hands a sign-in's tokens over: the refresh token over the chosen channel, the access token with it. */
+function deliver(context: GatewayContext, { user, accessToken: access, ...grant }: SignedIn, delivery: Delivery): AuthPayload {
+  const { cookies, clock } = context.services;
   if (delivery === 'COOKIE') {
     const now = clock.now();
     context.responseCookies.push(
@@ -79,7 +77,7 @@ builder.mutationField('register', (t) =>
     args: { input: t.arg({ type: RegisterInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const signedIn = await context.services.accounts.register(input, context.client);
-      return deliver(context, signedIn.user, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
+      return deliver(context, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
     },
   }),
 );
@@ -90,7 +88,7 @@ builder.mutationField('login', (t) =>
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const signedIn = await context.services.accounts.login(input, context.client);
-      return deliver(context, signedIn.user, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
+      return deliver(context, signedIn, input.refreshTokenDelivery ?? 'COOKIE');
     },
   }),
 );
@@ -103,18 +101,9 @@ builder.mutationField('refresh', (t) =>
     args: { refreshToken: t.arg.string() },
     resolve: async (_root, args, context) => {
       const delivery: Delivery = args.refreshToken == null ? 'COOKIE' : 'BODY';
-      const presented = args.refreshToken ?? parseCookies(context.request.headers.get('cookie') ?? '')[REFRESH_TOKEN_COOKIE];
+      const presented = args.refreshToken ?? refreshTokenFromCookie(context.request.headers.get('cookie'));
       if (presented === undefined || presented === '') throw new UnauthenticatedError('TOKEN_MISSING');
-      const { sessions, users, accountDeletions } = context.services;
-      const grant = await sessions.rotate(presented, context.client).catch(async (error: unknown) => {
-        // A deleted account's refresh token is unknown now; say why instead of TOKEN_INVALID.
-        const invalid = error instanceof UnauthenticatedError && error.reason === 'TOKEN_INVALID';
-        if (invalid && (await accountDeletions.wasDeleted('refresh_token', hashToken(presented)))) throw new UnauthenticatedError('USER_NOT_FOUND');
-        throw error;
-      });
-      const user = await users.findById(grant.session.user_id);
-      if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
-      return deliver(context, user, grant, delivery);
+      return deliver(context, await context.services.accounts.refresh(presented, context.client), delivery);
     },
   }),
 );

@@ -1,8 +1,7 @@
-import type { UserRow } from '../accounts/user-store.js';
-import { UnauthenticatedError } from '../errors.js';
+import type { UserProfile } from '../accounts/user-cache.js';
 import { builder } from './builder.js';
 
-export const UserType = builder.objectRef<UserRow>('User').implement({
+export const UserType = builder.objectRef<UserProfile>('User').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     username: t.exposeString('username'),
@@ -14,11 +13,7 @@ builder.queryField('me', (t) =>
   t.withAuth({ scope: 'profile:read' }).field({
     type: UserType,
     description: 'The caller. UNAUTHENTICATED without a valid credential.',
-    resolve: async (_root, _args, { caller, services }) => {
-      const user = await services.users.findById(caller.userId);
-      if (!user) throw new UnauthenticatedError('USER_NOT_FOUND');
-      return user;
-    },
+    resolve: (_root, _args, { caller, services }) => services.accounts.profile(caller.userId),
   }),
 );
 

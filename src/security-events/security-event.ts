@@ -51,6 +51,8 @@ export type PasswordCheckFailure =
   | 'MALFORMED_PASSWORD'
   /** The account is locked by failed checks; nothing was verified. */
   | 'LOCKED'
+  /** The account has no password (it signs in some other way); answered like UNKNOWN_USER. */
+  | 'NO_PASSWORD'
   /** The password was right, but changed (or the account was deleted) before the session was made. */
   | 'CREDENTIALS_CHANGED';
 

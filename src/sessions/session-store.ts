@@ -7,8 +7,7 @@ import type { Database, SessionsTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { SecurityEventClient, SecurityEventRecorder } from '../security-events/security-event.js';
 import { clientFingerprint, type PresentingClient } from './client-fingerprint.js';
-import type { Revocation } from './revocations.js';
-import type { SessionState, UserRevocationMarker } from './revoked-users.js';
+import type { Revocation } from '../revocation/revocation.js';
 
 export type SessionRow = Selectable<SessionsTable>;
 
@@ -39,11 +38,12 @@ export interface SessionStoreOptions {
 export interface NewSession {
   readonly userId: string;
   /**
-   * The password hash the sign-in was checked against. The session is only created while the
-   * account still has it: a sign-in that verified a password just replaced (changePassword) or
-   * an account just deleted must not outlive the revocation that came with it.
+   * users.credential_version as the sign-in read it with the proof it checked (a password, or any
+   * other). The session is only created while the account still has it: a sign-in that verified
+   * a password just replaced (changePassword) or an account just deleted must not outlive the
+   * revocation that came with it. How the user proved who they are is the proof's business.
    */
-  readonly passwordHash: string;
+  readonly credentialVersion: number;
   readonly name: string;
   readonly userAgent: string | null;
   readonly ip: string | null;
@@ -100,7 +100,7 @@ export class SessionStore {
 
   /**
    * Starts a session and issues its first refresh token; undefined when the account is gone or
-   * its password is no longer `input.passwordHash`.
+   * its credential version is no longer `input.credentialVersion`.
    */
   async create(input: NewSession): Promise<SessionGrant | undefined> {
     const { db, clock, refreshTokenTtlSeconds, sessionMaxLifetimeSeconds } = this.#options;
@@ -122,15 +122,15 @@ export class SessionStore {
     };
     const refreshToken = generateOpaqueToken();
     const evicted = await db.transaction().execute(async (trx) => {
-      // A write to the user's row, conditioned on the password checked, locks that row until
-      // commit. changePassword and deleteAccount write the row too, so on PostgreSQL they either
-      // wait for this session (and then revoke it) or make this condition fail; SQLite has one
-      // writer at a time anyway.
+      // A write to the user's row, conditioned on the credential version read, locks that row
+      // until commit. changePassword and deleteAccount write the row too, so on PostgreSQL they
+      // either wait for this session (and then revoke it) or make this condition fail; SQLite has
+      // one writer at a time anyway.
       const locked = await trx
         .updateTable('users')
         .set((eb) => ({ updated_at: eb.ref('updated_at') }))
         .where('id', '=', input.userId)
-        .where('password_hash', '=', input.passwordHash)
+        .where('credential_version', '=', input.credentialVersion)
         .executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return undefined;
       // Under that lock, so that concurrent sign-ins to one account count each other.
@@ -245,7 +245,8 @@ export class SessionStore {
         .insertInto('refresh_tokens')
         .values({ token_hash: hashToken(successor), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
         .execute();
-      await this.#forgetExpiredSuccessors(trx, session.id, now);
+      // The sealed successors of earlier rotations are erased by the retention purge once their
+      // grace window is over (src/db/retention.ts), not here: #replay never opens one past it.
       return granted(session, successor, expiresAt);
     }
     // Expired, or rotated before (perhaps by a concurrent refresh that held the session first).
@@ -265,6 +266,8 @@ export class SessionStore {
     let token: TokenWithSession | undefined = presented;
     for (let hop = 0; hop < MAX_SUCCESSOR_HOPS && token; hop++) {
       if (token.used_at === null) return this.#grantReplay(trx, presented, token, now, client);
+      // Past the grace window a sealed successor is never opened, though the retention purge
+      // may not have erased it yet.
       if (graceMs === 0 || now - token.used_at > graceMs || token.successor_sealed === null) break;
       // Every link was rotated by this same client, or a thief who rotated first is served.
       if (token.rotated_by !== fingerprint) break;
@@ -289,18 +292,6 @@ export class SessionStore {
       .executeTakeFirst();
     if (Number(counted.numUpdatedRows) === 0) return { kind: 'reused', sessionId: presented.session_id };
     return granted(session, live.successorRaw!, live.expires_at);
-  }
-
-  /** Successors are kept sealed only through the grace window; after it they are erased. */
-  async #forgetExpiredSuccessors(trx: Transaction<Database>, sessionId: string, now: number): Promise<void> {
-    const graceMs = this.#options.refreshReuseGraceSeconds * 1000;
-    await trx
-      .updateTable('refresh_tokens')
-      .set({ successor_sealed: null })
-      .where('session_id', '=', sessionId)
-      .where('successor_sealed', 'is not', null)
-      .where('used_at', '<', now - graceMs)
-      .execute();
   }
 
   /** A user's live sessions, newest first. */
@@ -358,7 +349,7 @@ export class SessionStore {
 
   /**
    * Revokes every session of a user, optionally sparing one, with one per-user marker ("every
-   * session that existed before now, but this one": src/sessions/revoked-users.ts) rather than
+   * session that existed before now, but this one": src/revocation/revoked-users.ts) rather than
    * a list, so that the announcement is one small message however many sessions there were.
    * Only the unexpired sessions get revoked_at written (an expired one cannot be refreshed);
    * the marker still refuses the access tokens that outlive their expired sessions.
@@ -400,36 +391,6 @@ export class SessionStore {
     const sessionIds = rows.map((row) => row.id);
     await onRevoked?.({ userId, sessionIds, revokedBefore: now, ...(exceptSessionId !== undefined ? { exceptSessionId } : {}) });
     return { sessionIds, liveCount: sessionIds.length };
-  }
-
-  /** Sessions revoked at or after a time: what a fresh instance must refuse at once. */
-  async revokedSince(since: number): Promise<{ id: string; userId: string; revokedAt: number }[]> {
-    const rows = await this.#options.db.selectFrom('sessions').select(['id', 'user_id', 'revoked_at']).where('revoked_at', '>=', since).execute();
-    return rows.map((row) => ({ id: row.id, userId: row.user_id, revokedAt: row.revoked_at! }));
-  }
-
-  /** Per-user markers written at or after a time (by revoked_before, indexed). */
-  async userRevocationsSince(since: number): Promise<UserRevocationMarker[]> {
-    const rows = await this.#options.db
-      .selectFrom('user_session_revocations')
-      .select(['user_id', 'revoked_before', 'except_session_id'])
-      .where('revoked_before', '>=', since)
-      .execute();
-    return rows.map((row) => ({
-      userId: row.user_id,
-      revokedBefore: row.revoked_before,
-      ...(row.except_session_id !== null ? { exceptSessionId: row.except_session_id } : {}),
-    }));
-  }
-
-  /** What decides whether a marker revoked a session (RevokedUsers): one row by primary key. */
-  async sessionState(sessionId: string): Promise<SessionState | undefined> {
-    const row = await this.#options.db
-      .selectFrom('sessions')
-      .select(['created_at', 'revoked_at', 'expires_at', 'absolute_expires_at'])
-      .where('id', '=', sessionId)
-      .executeTakeFirst();
-    return row && { createdAt: row.created_at, revokedAt: row.revoked_at, expiresAt: row.expires_at, absoluteExpiresAt: row.absolute_expires_at };
   }
 }
 
