@@ -1,8 +1,4 @@
-import { type DocumentNode, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
-import { LIMITED_MUTATIONS } from './limited-mutations.js';
-
-/** The mutations that are limited per client or account, and to one per operation (limited-mutations.ts). */
-export const CREDENTIAL_MUTATIONS: ReadonlySet<string> = new Set(Object.keys(LIMITED_MUTATIONS));
+import { type DocumentNode, type FieldNode, type FragmentDefinitionNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
 
 /** The credential mutation fields an operation selects. */
 export interface CredentialMutationTally {
@@ -10,17 +6,24 @@ export interface CredentialMutationTally {
   readonly count: number;
   /** Which credential mutations occur. */
   readonly names: ReadonlySet<string>;
+  /** The first occurrence, whose arguments a limit may be keyed by. */
+  readonly field?: FieldNode;
 }
 
 const NONE: CredentialMutationTally = Object.freeze({ count: 0, names: new Set<string>() });
 
 /**
- * Tallies the credential mutation fields of the operation to execute: every occurrence, under an
+ * Tallies the fields of `credentialMutations` (the limited mutations, limited-mutations.ts) in
+ * the operation to execute: every occurrence, under an
  * alias, repeated, or inside fragments and inline fragments. Fields under @skip or @include
  * count whatever the condition: the tally may be higher than what runs, never lower. Nothing
  * for queries and subscriptions.
  */
-export function tallyCredentialMutations(document: DocumentNode, operationName?: string | null): CredentialMutationTally {
+export function tallyCredentialMutations(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  credentialMutations: ReadonlySet<string>,
+): CredentialMutationTally {
   const operation = getOperationAST(document, operationName);
   if (operation?.operation !== 'mutation') return NONE;
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -34,20 +37,22 @@ export function tallyCredentialMutations(document: DocumentNode, operationName?:
   const tally = (selectionSet: SelectionSetNode): CredentialMutationTally => {
     let count = 0;
     const names = new Set<string>();
+    let field: FieldNode | undefined;
     const add = (part: CredentialMutationTally) => {
       count += part.count;
       for (const name of part.names) names.add(name);
+      field ??= part.field;
     };
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (CREDENTIAL_MUTATIONS.has(selection.name.value)) add({ count: 1, names: new Set([selection.name.value]) });
+        if (credentialMutations.has(selection.name.value)) add({ count: 1, names: new Set([selection.name.value]), field: selection });
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         add(tally(selection.selectionSet));
       } else {
         add(fragmentTally(selection.name.value));
       }
     }
-    return { count, names };
+    return { count, names, field };
   };
 
   const fragmentTally = (name: string): CredentialMutationTally => {

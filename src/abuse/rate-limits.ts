@@ -4,12 +4,11 @@ import { RateLimitedError } from '../errors.js';
 import { AccountLockout } from './account-lockout.js';
 import { clientKey } from './client-key.js';
 import { FailedTokenPresentations } from './failed-token-presentations.js';
-import type { AccountLimit, ClientLimit, MutationLimits } from './limited-mutations.js';
+import { limitKeyFor, limitKeyName, type MutationCaller } from './limit-key.js';
+import { type DeclaredLimit, type LimitedMutations, limitedMutations, type MutationLimit } from './limited-mutations.js';
 import { memoryTokenBuckets } from './memory-token-bucket.js';
 import { consumeOrRefuse, memoryRateLimiterStore, type RateLimiterStore } from './rate-limiter-store.js';
 import type { TokenBucket, TokenBucketStore } from './token-bucket.js';
-
-const HOUR_SECONDS = 3600;
 
 export interface RateLimitsOptions {
   readonly config: RateLimitConfig;
@@ -19,31 +18,37 @@ export interface RateLimitsOptions {
   readonly store?: RateLimiterStore;
   /** Where the token buckets live; this process's memory by default. */
   readonly tokenBuckets?: TokenBucketStore;
+  /** The limited mutations and their limits; limitedMutations(config) unless given (embedding code and tests add rows). */
+  readonly mutations?: LimitedMutations;
 }
 
-/** Who a limited mutation is counted for. */
-export interface MutationCaller {
-  readonly clientIp: string | null;
-  /** The signed-in caller's user id; undefined for an anonymous one. */
-  readonly userId: string | undefined;
+export type { MutationCaller } from './limit-key.js';
+
+/** One limit of a mutation, ready to count: the key it counts under and the counter. */
+interface BuiltLimit {
+  readonly declared: MutationLimit;
+  /** RATE_LIMITED when the key is over the limit. */
+  readonly count: (key: string) => Promise<void>;
 }
 
 /**
- * The gateway's limits on the mutations of LIMITED_MUTATIONS (limited-mutations.ts): a rate
- * with a burst per client, registrations per client per hour and username changes per account;
- * per account on failed password checks (the lockout, which Accounts consults before verifying
- * a password); and per client on refused personal access tokens (which the PAT verifier
- * consults before a database look-up). A client is its IP address, or its /64 for IPv6.
+ * The gateway's limits on the mutations of its table (limited-mutations.ts): the rate with a
+ * burst every credential mutation of a client shares, and each mutation's own declared limits,
+ * one limiter per declaration, built here from the store; per account on failed password
+ * checks (the lockout, which Accounts consults before verifying a password); and per client on
+ * refused personal access tokens (which the PAT verifier consults before a database look-up).
+ * A client is its IP address, or its /64 for IPv6.
  */
 export class RateLimits {
-  readonly #perClient: Readonly<Record<ClientLimit, (key: string) => Promise<void>>>;
-  readonly #perAccount: Readonly<Record<AccountLimit, (key: string) => Promise<void>>>;
+  readonly #limits: ReadonlyMap<string, readonly BuiltLimit[]>;
+  /** The limited mutations: an operation may hold at most one of them. */
+  readonly mutations: ReadonlySet<string>;
   /** The per-account lock on failed password checks. */
   readonly accountLockout: AccountLockout;
   /** The per-client limit on refused personal access tokens. */
   readonly failedTokenPresentations: FailedTokenPresentations;
 
-  constructor({ config, clock, store = memoryRateLimiterStore, tokenBuckets = memoryTokenBuckets(clock) }: RateLimitsOptions) {
+  constructor({ config, clock, store = memoryRateLimiterStore, tokenBuckets = memoryTokenBuckets(clock), mutations = limitedMutations(config) }: RateLimitsOptions) {
     const credentials = tokenBuckets({
       // Not rl:credentials, the key of the fixed-window limiter this bucket replaced: instances
       // of both versions sharing a Redis during a rolling deploy would misread each other's values.
@@ -51,21 +56,24 @@ export class RateLimits {
       ratePerSecond: config.credentialsPerSecond,
       burst: config.credentialsBurst,
     });
-    const registrations = store({ keyPrefix: 'rl:register', points: config.registrationsPerHour, durationSeconds: HOUR_SECONDS });
-    // A bucket rather than an hourly window: a whole hour's changes at once, then one more every
-    // hour / N, so that no hour ever sees more than twice the setting.
-    const usernameChanges = tokenBuckets({
-      keyPrefix: 'rl:username-changes',
-      ratePerSecond: config.usernameChangesPerHour / HOUR_SECONDS,
-      burst: config.usernameChangesPerHour,
-    });
-    this.#perClient = Object.freeze({
-      credentials: (key: string) => takeOrRefuse(credentials, key),
-      registrations: (key: string) => consumeOrRefuse(registrations, key),
-    });
-    this.#perAccount = Object.freeze({
-      usernameChanges: (key: string) => takeOrRefuse(usernameChanges, key),
-    });
+    const countCredentials = (key: string) => takeOrRefuse(credentials, key);
+    const prefixes = new Set<string>();
+    const limits = new Map<string, readonly BuiltLimit[]>();
+    for (const [mutation, declared] of Object.entries(mutations)) {
+      limits.set(
+        mutation,
+        declared.map((limit) => {
+          if ('limit' in limit) return { declared: limit, count: countCredentials };
+          const keyPrefix = declaredLimitPrefix(mutation, limit);
+          // Two declarations sharing a prefix would share their counts in the store.
+          if (prefixes.has(keyPrefix)) throw new TypeError(`${mutation} declares two limits counted as ${keyPrefix}`);
+          prefixes.add(keyPrefix);
+          return { declared: limit, count: declaredLimitCounter(limit, keyPrefix, store, tokenBuckets) };
+        }),
+      );
+    }
+    this.#limits = limits;
+    this.mutations = new Set(limits.keys());
     this.accountLockout = new AccountLockout(
       store({ keyPrefix: 'rl:failed-logins', points: config.failedLoginsPerAccount, durationSeconds: config.failedLoginWindowSeconds }),
     );
@@ -78,11 +86,29 @@ export class RateLimits {
    * Counts one occurrence of a limited mutation against each of its limits, in order;
    * RATE_LIMITED (with the wait) at the first that is exhausted, which leaves the later ones untouched.
    */
-  async limitedMutation(limits: MutationLimits, { clientIp, userId }: MutationCaller): Promise<void> {
-    for (const limit of limits.perClient) await this.#perClient[limit](clientKey(clientIp));
-    if (userId === undefined) return;
-    for (const limit of limits.perAccount) await this.#perAccount[limit](userId);
+  async limitedMutation(mutation: string, caller: MutationCaller): Promise<void> {
+    for (const { declared, count } of this.#limits.get(mutation) ?? []) {
+      const key = 'limit' in declared ? clientKey(caller.clientIp) : limitKeyFor(declared.key, caller);
+      if (key !== undefined) await count(key);
+    }
   }
+}
+
+/**
+ * Where a declared limit counts in the store: named by the mutation, the key, the shape and the
+ * period, so that no two limits share counts (Redis keys of a window and of a bucket differ in type).
+ */
+function declaredLimitPrefix(mutation: string, { key, perSeconds, shape = 'window' }: DeclaredLimit): string {
+  return `rl:mutation:${mutation}:${limitKeyName(key)}:${shape}:${perSeconds}s`;
+}
+
+function declaredLimitCounter(limit: DeclaredLimit, keyPrefix: string, store: RateLimiterStore, tokenBuckets: TokenBucketStore): (key: string) => Promise<void> {
+  if (limit.shape === 'bucket') {
+    const bucket = tokenBuckets({ keyPrefix, ratePerSecond: limit.points / limit.perSeconds, burst: limit.points });
+    return (key) => takeOrRefuse(bucket, key);
+  }
+  const window = store({ keyPrefix, points: limit.points, durationSeconds: limit.perSeconds });
+  return (key) => consumeOrRefuse(window, key);
 }
 
 async function takeOrRefuse(bucket: TokenBucket, key: string): Promise<void> {
