@@ -1,13 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { type LimitedMutations, limitedMutations } from './abuse/limited-mutations.js';
 import { RateLimits } from './abuse/rate-limits.js';
 import { type RateLimiterStore, redisRateLimiterStore } from './abuse/rate-limiter-store.js';
 import { redisTokenBuckets } from './abuse/redis-token-bucket.js';
 import { AccountDeletions } from './accounts/account-deletions.js';
 import { Accounts } from './accounts/accounts.js';
+import { forgetChangedUsers } from './accounts/forget-changed-users.js';
+import { UserCache } from './accounts/user-cache.js';
 import { UserStore } from './accounts/user-store.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticator.js';
+import { forgetRevokedPersonalAccessTokens } from './auth/forget-revoked-personal-access-tokens.js';
 import { PasswordHasher } from './auth/password-hasher.js';
 import { PersonalAccessTokenCache } from './auth/personal-access-token-cache.js';
 import { PersonalAccessTokenStore } from './auth/personal-access-token-store.js';
@@ -17,18 +21,23 @@ import { SecretBox } from './auth/secret-box.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { GatewayHooks } from './hooks.js';
 import { Retention } from './db/retention.js';
 import type { Database } from './db/tables.js';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { LiveConnections } from './realtime/live-connections.js';
-import { endChannelsOnRevocation } from './realtime/realtime-revocations.js';
 import { SessionEvents } from './realtime/session-events.js';
 import { connectRedis, type RedisConnections, safePublisher, safeSubscriber } from './redis.js';
+import { InProcessRevocationHub } from './revocation/in-process-revocation-hub.js';
+import { endChannelsOnRevocation } from './revocation/realtime-revocations.js';
+import { RedisRevocationChannel } from './revocation/redis-revocation-channel.js';
+import type { Revocation } from './revocation/revocation.js';
+import type { RevocationChannel } from './revocation/revocation-channel.js';
+import { RevocationLog } from './revocation/revocation-log.js';
+import { Revocations } from './revocation/revocations.js';
+import { RevokedSessions } from './revocation/revoked-sessions.js';
+import { RevokedUsers } from './revocation/revoked-users.js';
 import { AuthCookies } from './sessions/auth-cookies.js';
-import { RedisRevocationChannel } from './sessions/redis-revocation-channel.js';
-import { InProcessRevocationHub, type Revocation, type RevocationChannel, Revocations } from './sessions/revocations.js';
-import { RevokedSessions } from './sessions/revoked-sessions.js';
-import { RevokedUsers } from './sessions/revoked-users.js';
 import { SessionStore } from './sessions/session-store.js';
 import { SecurityEventLog } from './security-events/security-event-log.js';
 import type { SecurityEventRecorder } from './security-events/security-event.js';
@@ -40,6 +49,8 @@ export interface Services {
   readonly logger: Logger;
   readonly db: Kysely<Database>;
   readonly users: UserStore;
+  /** Recent user reads by id, for `me` and refresh; forgotten on every instance when a user changes. */
+  readonly userCache: UserCache;
   readonly sessions: SessionStore;
   readonly accounts: Accounts;
   readonly passwords: PasswordHasher;
@@ -76,8 +87,12 @@ export interface ServiceDependencies {
   readonly revocationChannel?: RevocationChannel;
   /** Where rate limits count; Redis with REDIS_URL, else this process's memory. */
   readonly rateLimiterStore?: RateLimiterStore;
+  /** The limited mutations and their limits, from the defaults (src/abuse/limited-mutations.ts); the defaults unless given. */
+  readonly limitedMutations?: (defaults: LimitedMutations) => LimitedMutations;
   /** Where security events go; by default log lines of their own on `logger` (SecurityEventLog). */
   readonly securityEvents?: SecurityEventRecorder;
+  /** Where embedding code takes part (src/hooks.ts). */
+  readonly hooks?: GatewayHooks;
 }
 
 /** Wires the gateway's services together; loads (or creates) the signing keys. */
@@ -96,6 +111,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     issuer: config.issuer,
     audience: config.audience,
     ttlSeconds: config.accessTokenTtlSeconds,
+    extraClaims: dependencies.hooks?.accessTokenClaims,
   });
   const users = new UserStore(db);
   // With REDIS_URL, Redis carries what instances must share: revocations, session events and
@@ -106,11 +122,37 @@ export async function createServices({ config, db, clock, logger, revocationChan
 
   // Revocation. Every store that revokes writes the database first, then announces to
   // `revocations`, which updates the in-memory side that keeps database reads off the
-  // access-token path: the recently revoked sessions and the PAT cache.
+  // access-token path: the recently revoked sessions, the per-user markers and (a listener) the
+  // PAT cache. The order is forced one way: the stores are handed revocations.announce, so
+  // `revocations` comes first; it reads the database back through RevocationLog, never through
+  // the stores, so it needs nothing built after it.
+  const revocationLog = new RevocationLog({ db });
   const revokedSessions = new RevokedSessions({ clock, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   // logoutAll and changePassword: one marker per user instead of a list of sessions.
-  const revokedUsers = new RevokedUsers({ clock, windowMs: revokedSessions.windowMs, loadSession: (sessionId) => sessions.sessionState(sessionId) });
+  const revokedUsers = new RevokedUsers({ clock, windowMs: revokedSessions.windowMs, loadSession: (sessionId) => revocationLog.sessionState(sessionId) });
+  const revocations = new Revocations({
+    revokedSessions,
+    revokedUsers,
+    pollIntervalMs: config.revocationPollIntervalMs,
+    channel:
+      revocationChannel ??
+      (redis
+        ? new RedisRevocationChannel({ commands: redis.commands, subscriber: redis.subscriber, channel: `${config.redisKeyPrefix}revocations`, logger })
+        : new InProcessRevocationHub().connect()),
+    logger,
+    clock,
+    loadRevokedSince: (since) => revocationLog.sessionsRevokedSince(since),
+    loadRevokedTokensSince: (since) => revocationLog.tokensRevokedSince(since),
+    loadDeletedUsersSince: (since) => revocationLog.usersDeletedSince(since),
+    loadUserRevocationsSince: (since) => revocationLog.userRevocationsSince(since),
+    loadUsersChangedSince: (since) => revocationLog.usersChangedSince(since),
+  });
   const personalAccessTokenCache = new PersonalAccessTokenCache({ clock });
+  // Registered before any revocation is applied (the catch-up below), and first, as it was
+  // when Revocations invalidated the cache itself.
+  const stopForgettingRevokedTokens = forgetRevokedPersonalAccessTokens({ revocations, cache: personalAccessTokenCache });
+  const userCache = new UserCache({ load: (userId) => users.findById(userId), clock });
+  const stopForgettingChangedUsers = forgetChangedUsers({ revocations, cache: userCache });
   const announce = (revocation: Revocation): Promise<void> => revocations.announce(revocation);
   const sessions = new SessionStore({
     db,
@@ -126,26 +168,6 @@ export async function createServices({ config, db, clock, logger, revocationChan
   });
   const accountDeletions = new AccountDeletions({ db, clock, accessTokenWindowMs: revokedSessions.windowMs, onDeleted: announce });
   const personalAccessTokenStore = new PersonalAccessTokenStore({ db, clock, onRevoked: announce });
-  const revocations = new Revocations({
-    revokedSessions,
-    revokedUsers,
-    pollIntervalMs: config.revocationPollIntervalMs,
-    personalAccessTokenCache,
-    channel:
-      revocationChannel ??
-      (redis
-        ? new RedisRevocationChannel({ commands: redis.commands, subscriber: redis.subscriber, channel: `${config.redisKeyPrefix}revocations`, logger })
-        : new InProcessRevocationHub().connect()),
-    logger,
-    clock,
-    loadRevokedSince: async (since) => [
-      ...(await sessions.revokedSince(since)).map(({ id, userId, revokedAt }) => ({ sessionId: id, userId, revokedAt, reason: 'SESSION_REVOKED' as const })),
-      ...(await accountDeletions.sessionsDeletedSince(since)),
-    ],
-    loadRevokedTokensSince: (since) => personalAccessTokenStore.revokedSince(since),
-    loadDeletedUsersSince: (since) => accountDeletions.usersDeletedSince(since),
-    loadUserRevocationsSince: (since) => sessions.userRevocationsSince(since),
-  });
   await revocations.catchUp();
   const live = new LiveConnections({ clock, maxPerUser: config.maxConnectionsPerUser });
   const sessionEvents = new SessionEvents({
@@ -161,10 +183,14 @@ export async function createServices({ config, db, clock, logger, revocationChan
     clock,
     store: rateLimiterStore ?? (redis ? redisRateLimiterStore(redis.commands, config.redisKeyPrefix) : undefined),
     tokenBuckets: redis ? redisTokenBuckets(redis.commands, config.redisKeyPrefix, clock) : undefined,
+    mutations: (dependencies.limitedMutations ?? ((defaults) => defaults))(limitedMutations(config.rateLimits)),
   });
   const accounts = new Accounts({
     users,
+    userCache,
+    onUserChanged: (userId) => revocations.announce({ userId, userChanged: true }),
     sessions,
+    accessTokens,
     hasher: passwords,
     passwordAttempts: rateLimits.accountLockout,
     clock,
@@ -172,7 +198,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     deletions: accountDeletions,
     securityEvents,
   });
-  const retention = new Retention({ db, clock, logger, accessTokenWindowMs: revokedSessions.windowMs });
+  const retention = new Retention({ db, clock, logger, accessTokenWindowMs: revokedSessions.windowMs, refreshReuseGraceMs: config.refreshReuseGraceSeconds * 1000 });
   retention.start();
   return {
     config,
@@ -180,6 +206,7 @@ export async function createServices({ config, db, clock, logger, revocationChan
     logger,
     db,
     users,
+    userCache,
     sessions,
     accounts,
     passwords,
@@ -211,6 +238,8 @@ export async function createServices({ config, db, clock, logger, revocationChan
     async close() {
       await retention.stop();
       stopEndingRevokedChannels();
+      stopForgettingRevokedTokens();
+      stopForgettingChangedUsers();
       live.dispose();
       sessionEvents.close();
       revocations.close();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { Clock } from '../clock.js';
 import { UnauthenticatedError } from '../errors.js';
+import { type GatewayHooks, RESERVED_ACCESS_TOKEN_CLAIMS } from '../hooks.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** The JWT `typ` header of access tokens (RFC 9068). */
@@ -32,6 +33,8 @@ export interface AccessTokensOptions {
   readonly ttlSeconds: number;
   /** How many verified tokens to remember; DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, 0 turns it off. */
   readonly verifiedCacheSize?: number;
+  /** Extra claims for every token issued (an embedder's hook); reserved claims are ignored. */
+  readonly extraClaims?: GatewayHooks['accessTokenClaims'];
 }
 
 /** About 5 MB at the most: a few thousand active clients hit the cache on every request. */
@@ -63,11 +66,12 @@ export class AccessTokens {
 
   /** Signs an access token for a session. */
   async issue(userId: string, sessionId: string): Promise<IssuedAccessToken> {
-    const { keys, clock, issuer, audience, ttlSeconds } = this.#options;
+    const { keys, clock, issuer, audience, ttlSeconds, extraClaims } = this.#options;
+    const extra = extraClaims ? withoutReservedClaims(await extraClaims({ userId, sessionId })) : {};
     const key = keys.current;
     const issuedAt = Math.floor(clock.now() / 1000);
     const expiresAt = issuedAt + ttlSeconds;
-    const token = await new SignJWT({ type: 'access', sid: sessionId })
+    const token = await new SignJWT({ ...extra, type: 'access', sid: sessionId })
       .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(issuer)
       .setAudience(audience)
@@ -140,4 +144,9 @@ export class AccessTokens {
     this.#verified.set(token, verified);
     if (this.#verified.size > this.#verifiedCacheSize) this.#verified.delete(this.#verified.keys().next().value!);
   }
+}
+
+/** A hook's claims without those the gateway sets itself. */
+function withoutReservedClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => !RESERVED_ACCESS_TOKEN_CLAIMS.includes(name)));
 }

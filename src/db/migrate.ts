@@ -3,7 +3,7 @@ import { type Kysely, Migrator, type MigrationResultSet, PostgresAdapter, sql } 
 import { migrations } from '../../db/migrations/index.js';
 
 /** How often a migration run is tried when another schema vanished under its catalog read. */
-const MAX_MIGRATION_ATTEMPTS = 5;
+const MAX_MIGRATION_ATTEMPTS = 10;
 
 /** Brings the database to the latest migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
@@ -16,7 +16,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
     // fails it with invalid_schema_name (3F000), although ours is untouched. Nothing ran then
     // (the table check comes before any migration), so the run is simply tried again.
     if (attempt < MAX_MIGRATION_ATTEMPTS && isInvalidSchemaName(result.error) && (await ownSchemaExists(db))) {
-      await setTimeout(20 * attempt);
+      await setTimeout(25 * attempt);
       continue;
     }
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

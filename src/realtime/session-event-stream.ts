@@ -1,10 +1,12 @@
 import { Repeater } from 'graphql-yoga';
 import type { Caller } from '../auth/caller.js';
-import { credentialSourcesOf, type GatewayContext } from '../context.js';
+import { credentialSourcesOf } from '../credentials/http-credentials.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
+import type { Services } from '../services.js';
 import { confirmCredential } from './confirm-credential.js';
 import type { LiveConnection } from './live-connections.js';
 import type { SessionEvent } from './session-events.js';
+import type { WebSocketSession } from './websocket-session.js';
 
 /**
  * Events a stream holds for a client that does not read them. Beyond this the newest are
@@ -15,8 +17,16 @@ export const MAX_UNDELIVERED_SESSION_EVENTS = 100;
 /** How long an SSE client over the connection limit is told to wait, in seconds. */
 const CONNECTION_LIMIT_RETRY_AFTER_SECONDS = 60;
 
-interface StreamContext extends GatewayContext {
+/**
+ * The parts of a resolver's context a stream reads, declared here so that realtime does not
+ * depend on the Yoga context module (context.ts depends on realtime).
+ */
+interface StreamContext {
+  readonly services: Pick<Services, 'live' | 'sessionEvents' | 'logger' | 'authenticator'>;
+  readonly request: Request;
   readonly caller: Caller;
+  /** The connection a WebSocket operation arrived on; undefined for SSE. */
+  readonly websocket: WebSocketSession | undefined;
 }
 
 /**
@@ -30,8 +40,10 @@ interface StreamContext extends GatewayContext {
  * A Repeater rather than an async generator: a generator waiting for the next event cannot
  * run its cleanup when the transport returns it, so every closed stream would keep its
  * listener (and an SSE stream its connection slot) until the user's next event.
+ *
+ * Generic so that a caller's whole context, of which the stream reads a part, passes as it is.
  */
-export function sessionEventStream(context: StreamContext): Repeater<SessionEvent> {
+export function sessionEventStream<Context extends StreamContext>(context: Context): Repeater<SessionEvent> {
   const { caller, services, websocket, request } = context;
   const { live, sessionEvents, logger } = services;
   return new Repeater<SessionEvent>(async (push, stop) => {
@@ -64,7 +76,7 @@ export function sessionEventStream(context: StreamContext): Repeater<SessionEven
           stop(new RateLimitedError(CONNECTION_LIMIT_RETRY_AFTER_SECONDS, 'Too many connections for this account'));
         } else {
           try {
-            await confirmCredential(services, credentialSourcesOf(request), caller);
+            await confirmCredential(services.authenticator, credentialSourcesOf(request), caller);
           } catch (error) {
             stop(error);
           }

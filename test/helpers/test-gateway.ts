@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { LimitedMutations } from '../../src/abuse/limited-mutations.js';
+import { createGatewayApp, type GatewayApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { connectDatabase, type DatabaseHandle } from '../../src/db/connect.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
-import { attachWebSocketEndpoint } from '../../src/realtime/websocket-server.js';
-import { createGateway, type Gateway } from '../../src/server.js';
-import { createServices, type Services } from '../../src/services.js';
-import type { RevocationChannel } from '../../src/sessions/revocations.js';
+import type { DatabaseHandle } from '../../src/db/connect.js';
+import type { GatewayHooks } from '../../src/hooks.js';
+import type { Gateway } from '../../src/server.js';
+import type { Services } from '../../src/services.js';
+import type { RevocationChannel } from '../../src/revocation/revocation-channel.js';
 import { capturedLogger } from './captured-logger.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -21,6 +21,10 @@ export interface TestGatewayOptions {
   readonly database?: TestDatabase;
   /** How revocations reach other instances (an InProcessRevocationHub's channel); by default as configured. */
   readonly revocationChannel?: RevocationChannel;
+  /** Hooks, as code embedding the gateway passes them. */
+  readonly hooks?: GatewayHooks;
+  /** Changes to the limited mutations' table, as code embedding the gateway makes them. */
+  readonly limitedMutations?: (defaults: LimitedMutations) => LimitedMutations;
 }
 
 export interface TestGateway {
@@ -32,6 +36,8 @@ export interface TestGateway {
   readonly wsUrl: string;
   readonly clock: ManualClock;
   readonly config: Config;
+  /** The app createGatewayApp returned, as main.ts runs it. */
+  readonly app: GatewayApp;
   readonly services: Services;
   readonly database: TestDatabase;
   readonly handle: DatabaseHandle;
@@ -60,25 +66,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `test-${randomUUID()}:` } : {}),
     ...options.env,
   });
-  const handle = connectDatabase(config.databaseUrl, {
-    sqliteSynchronous: config.sqliteSynchronous,
-    onCheckpointError: (error) => logger.warn({ err: { message: error.message } }, 'background WAL checkpoint failed'),
-  });
-  let services: Services;
+  let app: GatewayApp;
   try {
-    await migrateToLatest(handle.db);
-    services = await createServices({ config, db: handle.db, clock, logger, revocationChannel: options.revocationChannel });
+    app = await createGatewayApp({ config, clock, logger, revocationChannel: options.revocationChannel, hooks: options.hooks, limitedMutations: options.limitedMutations });
   } catch (error) {
     // A gateway that never started must not leave its database (a PostgreSQL schema) behind.
-    await handle.close();
     if (!options.database) await database.drop();
     throw error;
   }
-  const gateway = createGateway(services);
-  const server = createServer(gateway);
-  const websocket = attachWebSocketEndpoint(server, gateway, services);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await app.listen(0, '127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
   let closed = false;
   return {
@@ -87,21 +83,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     wsUrl: `ws://127.0.0.1:${port}${config.graphqlPath}`,
     clock,
     config,
-    services,
+    app,
+    services: app.services,
     database,
-    handle,
-    gateway,
+    handle: app.database,
+    gateway: app.handle,
     server,
     logs,
     async close({ keepDatabase = false } = {}) {
       if (closed) return;
       closed = true;
-      await websocket.close();
-      await services.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await gateway.dispose();
-      await handle.close();
+      await app.close();
       if (!keepDatabase) await database.drop();
     },
   };
