@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CreatePersonalAccessTokenDocument, RefreshDocument, RegisterDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // Items 6 and 9 of issue 11: updateUsername as a username-existence oracle, and
 // createPersonalAccessToken repeated through aliases.
 
-const password = 'correct horse battery staple';
 const MINUTE = 60 * 1000;
 /** Cheaper hashing: these tests register many accounts. */
 const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' };
@@ -36,7 +36,7 @@ const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
 /** Registers an account from an IP of its own; a client holding its access token. */
 async function signUp(gateway: TestGateway, username: string): Promise<{ userId: string; client: GraphQLClient }> {
-  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
   expect(response.errors).toBeUndefined();
   const payload = response.data!.register;
   return { userId: payload.user.id, client: new GraphQLClient(gateway.url, { authorization: `Bearer ${payload.accessToken}` }) };

@@ -2,6 +2,7 @@ import { generateKeyPair, SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../src/auth/access-tokens.js';
 import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { eventStreamResults } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -15,7 +16,7 @@ let sessionId: string;
 beforeAll(async () => {
   gateway = await startTestGateway();
   const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
-    input: { username: 'verifier', password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
+    input: { username: 'verifier', password: PASSWORD, refreshTokenDelivery: 'BODY' },
   });
   const payload = registered.data!.register;
   ({ accessToken } = payload);
@@ -153,7 +154,7 @@ describe('access token verification', () => {
 
   it('refuses a refresh token delivered in a cookie, through every credential source', async () => {
     const browser = new GraphQLClient(gateway.url);
-    expect((await browser.request(LoginDocument, { input: { username: 'verifier', password: 'correct horse battery staple' } })).errors).toBeUndefined();
+    expect((await browser.request(LoginDocument, { input: { username: 'verifier', password: PASSWORD } })).errors).toBeUndefined();
     const cookieRefreshToken = (await browser.cookie('refreshToken'))!;
     expect(cookieRefreshToken).toBeDefined();
     const sources: { headers?: Record<string, string>; search?: string }[] = [
@@ -278,7 +279,7 @@ describe('ES256 signing keys', () => {
     let es256: TestGateway | undefined;
     try {
       const before = await new GraphQLClient(eddsa.url).request(RegisterDocument, {
-        input: { username: 'switcher', password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
+        input: { username: 'switcher', password: PASSWORD, refreshTokenDelivery: 'BODY' },
       });
       const eddsaToken = before.data!.register.accessToken;
       await eddsa.close({ keepDatabase: true });

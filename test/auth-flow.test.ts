@@ -1,21 +1,14 @@
 import { Cookie } from 'tough-cookie';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach } from 'vitest';
 import { LoginDocument, LogoutDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { describe, expect, PASSWORD, test } from './helpers/fixtures.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
-
 describe('sign-in flow over HTTP with a cookie jar', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startTestGateway();
-  });
-  afterEach(() => gateway.close());
-
-  it('registers, reads me, refreshes by cookie and by body, logs out, and refuses refresh after', async () => {
+  test('registers, reads me, refreshes by cookie and by body, logs out, and refuses refresh after', async ({ gateway }) => {
     const browser = new GraphQLClient(gateway.url, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0' });
-    const registered = await browser.request(RegisterDocument, { input: { username: 'Alice', password } });
+    const registered = await browser.request(RegisterDocument, { input: { username: 'Alice', password: PASSWORD } });
     expect(registered.errors).toBeUndefined();
     expect(registered.status).toBe(200);
     const payload = registered.data!.register;
@@ -57,7 +50,7 @@ describe('sign-in flow over HTTP with a cookie jar', () => {
 
     // a body-delivery login on another device, then refresh through the body
     const cli = new GraphQLClient(gateway.url);
-    const login = await cli.request(LoginDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY', deviceName: 'laptop CLI' } });
+    const login = await cli.request(LoginDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY', deviceName: 'laptop CLI' } });
     expect(login.errors).toBeUndefined();
     expect(login.headers.getSetCookie()).toEqual([]);
     const bodyToken = login.data!.login.refreshToken!;
@@ -85,7 +78,7 @@ describe('sign-in flow over HTTP with a cookie jar', () => {
     expect(session.revoked_reason).toBe('LOGOUT');
   });
 
-  it('answers refresh without any token with TOKEN_MISSING and a bare Bearer challenge', async () => {
+  test('answers refresh without any token with TOKEN_MISSING and a bare Bearer challenge', async ({ gateway }) => {
     const response = await new GraphQLClient(gateway.url).request(RefreshDocument, {});
     expect(response.status).toBe(401);
     expect(errorReason(response)).toBe('TOKEN_MISSING');
@@ -110,10 +103,10 @@ describe('auth cookies', () => {
     return { name: cookie.key, value: cookie.value, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure: cookie.secure, path: cookie.path, maxAge: cookie.maxAge };
   }
 
-  it('are httpOnly, SameSite=Strict, Secure in production, scoped to the GraphQL path, and end with their tokens', async () => {
+  test('are httpOnly, SameSite=Strict, Secure in production, scoped to the GraphQL path, and end with their tokens', async () => {
     const production = await start({ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki', GRAPHQL_PATH: '/api/graphql' });
     const client = new GraphQLClient(production.url);
-    const registered = await client.request(RegisterDocument, { input: { username: 'secure', password } });
+    const registered = await client.request(RegisterDocument, { input: { username: 'secure', password: PASSWORD } });
     expect(registered.errors).toBeUndefined();
     const payload = registered.data!.register;
     const cookies = registered.headers.getSetCookie().map(attributes);
@@ -140,24 +133,23 @@ describe('auth cookies', () => {
     ]);
   });
 
-  it('turn Secure off and on with COOKIE_SECURE', async () => {
+  test('turn Secure off and on with COOKIE_SECURE', async () => {
     for (const [env, secure] of [
       [{}, false],
       [{ COOKIE_SECURE: 'true' }, true],
       [{ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki', COOKIE_SECURE: 'false' }, false],
     ] as const) {
       const started = await start(env);
-      const registered = await new GraphQLClient(started.url).request(RegisterDocument, { input: { username: 'cookie_monster', password } });
+      const registered = await new GraphQLClient(started.url).request(RegisterDocument, { input: { username: 'cookie_monster', password: PASSWORD } });
       expect(registered.headers.getSetCookie().map((c) => attributes(c).secure)).toEqual([secure, secure]);
     }
   });
 
-  it('refresh answers through the channel it was called through', async () => {
-    const started = await start();
+  test('refresh answers through the channel it was called through', async ({ gateway: started }) => {
     const browser = new GraphQLClient(started.url);
-    expect((await browser.request(RegisterDocument, { input: { username: 'channels', password } })).errors).toBeUndefined();
+    expect((await browser.request(RegisterDocument, { input: { username: 'channels', password: PASSWORD } })).errors).toBeUndefined();
     const cookieToken = (await browser.cookie('refreshToken'))!;
-    const cli = (await browser.request(LoginDocument, { input: { username: 'channels', password, refreshTokenDelivery: 'BODY' } }, { withoutCookies: true })).data!.login;
+    const cli = (await browser.request(LoginDocument, { input: { username: 'channels', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, { withoutCookies: true })).data!.login;
 
     // With the argument: the body, and no cookie, although the caller also holds the cookie.
     const viaBody = await browser.request(RefreshDocument, { refreshToken: cli.refreshToken });

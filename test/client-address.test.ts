@@ -4,11 +4,11 @@ import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { DEFAULT_RATE_LIMITS, loadConfig } from '../src/config.js';
 import { createClientAddressResolver } from '../src/http/client-address.js';
 import { canonicalAddress, clientNetwork } from '../src/http/ip-address.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { configError } from './helpers/config-error.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 
 function request(remoteAddress: string, forwardedFor?: string): IncomingMessage {
   return { socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
@@ -132,7 +132,7 @@ describe('X-Forwarded-For over HTTP', () => {
   async function registeredIp(client: GraphQLClient, username: string, forwardedFor: string): Promise<string | null | undefined> {
     const response = await client.request(
       RegisterDocument,
-      { input: { username, password, refreshTokenDelivery: 'BODY' } },
+      { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
       { headers: { 'x-forwarded-for': forwardedFor } },
     );
     expect(response.errors).toBeUndefined();

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../src/db/connect.js';
 import { MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
@@ -30,7 +31,7 @@ describe('crash safety', () => {
     const first = await start(env);
     const client = new GraphQLClient(first.url);
     const registered = await client.request(RegisterDocument, {
-      input: { username: 'durable', password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
+      input: { username: 'durable', password: PASSWORD, refreshTokenDelivery: 'BODY' },
     });
     let token = registered.data!.register.refreshToken!;
     for (let i = 0; i < 5; i++) {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const APP = 'https://app.example';
 const ADMIN = 'https://admin.example';
 
@@ -21,7 +21,7 @@ async function start(env: Record<string, string> = {}): Promise<TestGateway> {
 /** A browser signed in with cookies, and the cookie header it would attach. */
 async function signedInBrowser(gateway: TestGateway): Promise<{ browser: GraphQLClient; cookie: string }> {
   const browser = new GraphQLClient(gateway.url);
-  const registered = await browser.request(RegisterDocument, { input: { username: 'alice', password } });
+  const registered = await browser.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD } });
   expect(registered.errors).toBeUndefined();
   return { browser, cookie: await browser.jar.getCookieString(gateway.url) };
 }

@@ -1,4 +1,3 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CreatePersonalAccessTokenDocument,
   DevicesDocument,
@@ -11,38 +10,21 @@ import {
   RevokeDeviceDocument,
 } from '../src/client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { describe, expect, PASSWORD, signIn, test } from './helpers/fixtures.js';
 
-const password = 'correct horse battery staple';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0';
 const IPHONE_SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
-let gateway: TestGateway;
-beforeEach(async () => {
-  gateway = await startTestGateway({ now: new Date('2030-01-01T00:00:00Z') });
-});
-afterEach(() => gateway.close());
-
-/** A signed-in device: a client sending its access token as a bearer header. */
-async function signIn(username: string, options: { register?: boolean; deviceName?: string; userAgent?: string } = {}) {
-  const headers: Record<string, string> = options.userAgent ? { 'user-agent': options.userAgent } : {};
-  const anonymous = new GraphQLClient(gateway.url, headers);
-  const input = { username, password, deviceName: options.deviceName, refreshTokenDelivery: 'BODY' as const };
-  const response = options.register
-    ? (await anonymous.request(RegisterDocument, { input })).data?.register
-    : (await anonymous.request(LoginDocument, { input })).data?.login;
-  expect(response).toBeDefined();
-  return { ...response!, client: new GraphQLClient(gateway.url, { ...headers, authorization: `Bearer ${response!.accessToken}` }) };
-}
+test.override({ gatewayOptions: { now: new Date('2030-01-01T00:00:00Z') } });
 
 describe('devices', () => {
-  it('lists the caller’s live sessions newest first, marks the current one, names them and records the IP', async () => {
-    const laptop = await signIn('alice', { register: true, userAgent: FIREFOX });
+  test('lists the caller’s live sessions newest first, marks the current one, names them and records the IP', async ({ gateway }) => {
+    const laptop = await signIn(gateway, 'alice', { register: true, userAgent: FIREFOX });
     gateway.clock.advance(1000);
-    const phone = await signIn('alice', { userAgent: IPHONE_SAFARI });
+    const phone = await signIn(gateway, 'alice', { userAgent: IPHONE_SAFARI });
     gateway.clock.advance(1000);
-    const cli = await signIn('alice', { deviceName: '  build server  ' });
-    await signIn('bob', { register: true });
+    const cli = await signIn(gateway, 'alice', { deviceName: '  build server  ' });
+    await signIn(gateway, 'bob', { register: true });
 
     const seenFromPhone = await phone.client.request(DevicesDocument);
     expect(seenFromPhone.errors).toBeUndefined();
@@ -59,8 +41,7 @@ describe('devices', () => {
     expect(seenFromLaptop.data!.devices.filter((d) => d.current).map((d) => d.id)).toEqual([laptop.session.id]);
   });
 
-  it('moves lastUsedAt (and expiresAt) forward when a session refreshes', async () => {
-    const laptop = await signIn('alice', { register: true });
+  test('moves lastUsedAt (and expiresAt) forward when a session refreshes', async ({ gateway, signedIn: laptop }) => {
     const before = (await laptop.client.request(DevicesDocument)).data!.devices[0]!;
     expect(before.lastUsedAt).toBe('2030-01-01T00:00:00.000Z');
 
@@ -73,9 +54,8 @@ describe('devices', () => {
     expect(Date.parse(after.expiresAt)).toBe(Date.parse(before.expiresAt) + 10 * 60 * 1000);
   });
 
-  it('leaves out revoked sessions and needs a credential', async () => {
-    const laptop = await signIn('alice', { register: true });
-    const phone = await signIn('alice');
+  test('leaves out revoked sessions and needs a credential', async ({ gateway, signedIn: laptop }) => {
+    const phone = await signIn(gateway, 'alice');
     await phone.client.request(LogoutDocument);
     const devices = (await laptop.client.request(DevicesDocument)).data!.devices;
     expect(devices.map((d) => d.id)).toEqual([laptop.session.id]);
@@ -85,18 +65,17 @@ describe('devices', () => {
     expect(errorReason(anonymous)).toBe('TOKEN_MISSING');
   });
 
-  it('refuses a deviceName that is blank, too long, or carries control or bidirectional-override characters', async () => {
-    await signIn('alice', { register: true });
+  test('refuses a deviceName that is blank, too long, or carries control or bidirectional-override characters', async ({ gateway }) => {
+    await signIn(gateway, 'alice', { register: true });
     for (const deviceName of ['   ', 'x'.repeat(101), 'laptop\nroot logged in', 'evil\u202Egnp.exe']) {
-      const response = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'alice', password, deviceName, refreshTokenDelivery: 'BODY' } });
+      const response = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'alice', password: PASSWORD, deviceName, refreshTokenDelivery: 'BODY' } });
       expect(errorCode(response)).toBe('BAD_USER_INPUT');
       expect(response.errors?.[0]?.extensions?.field).toBe('deviceName');
     }
     expect(await gateway.handle.db.selectFrom('sessions').select('id').execute()).toHaveLength(1);
   });
 
-  it('shows no session as current to a personal access token with sessions:read', async () => {
-    const laptop = await signIn('alice', { register: true });
+  test('shows no session as current to a personal access token with sessions:read', async ({ gateway, signedIn: laptop }) => {
     const created = await laptop.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'monitor', scopes: ['sessions:read'] } });
     const pat = new GraphQLClient(gateway.url, { authorization: `Bearer ${created.data!.createPersonalAccessToken.token}` });
     const devices = (await pat.request(DevicesDocument)).data!.devices;
@@ -105,9 +84,8 @@ describe('devices', () => {
 });
 
 describe('logout on one device', () => {
-  it('refuses that device’s access token on its next request while the other device keeps working', async () => {
-    const laptop = await signIn('alice', { register: true });
-    const phone = await signIn('alice');
+  test('refuses that device’s access token on its next request while the other device keeps working', async ({ gateway, signedIn: laptop }) => {
+    const phone = await signIn(gateway, 'alice');
     expect((await phone.client.request(MeDocument)).data?.me.username).toBe('alice');
 
     const logout = await phone.client.request(LogoutDocument);
@@ -123,9 +101,9 @@ describe('logout on one device', () => {
     expect(stillWorks.data?.me.username).toBe('alice');
   });
 
-  it('refuses the access cookie of a browser that logged out, and clears it', async () => {
+  test('refuses the access cookie of a browser that logged out, and clears it', async ({ gateway }) => {
     const browser = new GraphQLClient(gateway.url);
-    await browser.request(RegisterDocument, { input: { username: 'alice', password } });
+    await browser.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD } });
     const accessCookie = (await browser.cookie('accessToken'))!;
     await browser.request(LogoutDocument);
     const replayed = await browser.request(MeDocument, {}, { headers: { cookie: `accessToken=${accessCookie}` }, withoutCookies: true });
@@ -135,9 +113,8 @@ describe('logout on one device', () => {
 });
 
 describe('revokeDevice', () => {
-  it('revokes one of the caller’s own sessions, whose access token then fails at once', async () => {
-    const laptop = await signIn('alice', { register: true });
-    const phone = await signIn('alice');
+  test('revokes one of the caller’s own sessions, whose access token then fails at once', async ({ gateway, signedIn: laptop }) => {
+    const phone = await signIn(gateway, 'alice');
     const revoked = await laptop.client.request(RevokeDeviceDocument, { id: phone.session.id });
     expect(revoked.errors).toBeUndefined();
     expect(revoked.data?.revokeDevice).toBe(true);
@@ -151,10 +128,9 @@ describe('revokeDevice', () => {
     expect(errorReason(refresh)).toBe('SESSION_REVOKED');
   });
 
-  it('answers another user’s session id exactly like an unknown or already revoked one, and leaves it alone', async () => {
-    const alice = await signIn('alice', { register: true });
-    const bob = await signIn('bob', { register: true });
-    const aliceOld = await signIn('alice');
+  test('answers another user’s session id exactly like an unknown or already revoked one, and leaves it alone', async ({ gateway, signedIn: alice }) => {
+    const bob = await signIn(gateway, 'bob', { register: true });
+    const aliceOld = await signIn(gateway, 'alice');
     await alice.client.request(RevokeDeviceDocument, { id: aliceOld.session.id });
 
     const answers = [];
@@ -170,27 +146,25 @@ describe('revokeDevice', () => {
     expect(bobRow.revoked_at).toBeNull();
   });
 
-  it('revokes a session once: of two concurrent revocations one succeeds, the other is NOT_FOUND', async () => {
-    const laptop = await signIn('alice', { register: true });
-    const phone = await signIn('alice');
+  test('revokes a session once: of two concurrent revocations one succeeds, the other is NOT_FOUND', async ({ gateway, signedIn: laptop }) => {
+    const phone = await signIn(gateway, 'alice');
     const answers = await Promise.all([laptop.client, laptop.client].map((client) => client.request(RevokeDeviceDocument, { id: phone.session.id })));
     expect(answers.map((a) => a.data?.revokeDevice ?? errorCode(a)).sort()).toEqual([true, 'NOT_FOUND'].sort());
   });
 
-  it('may revoke the current session', async () => {
-    const laptop = await signIn('alice', { register: true });
+  test('may revoke the current session', async ({ gateway, signedIn: laptop }) => {
     expect((await laptop.client.request(RevokeDeviceDocument, { id: laptop.session.id })).data?.revokeDevice).toBe(true);
     expect(errorReason(await laptop.client.request(MeDocument))).toBe('SESSION_REVOKED');
   });
 });
 
 describe('logoutAll', () => {
-  it('revokes every session of the caller, returns how many, clears the cookies and spares other users', async () => {
+  test('revokes every session of the caller, returns how many, clears the cookies and spares other users', async ({ gateway }) => {
     const browser = new GraphQLClient(gateway.url);
-    await browser.request(RegisterDocument, { input: { username: 'alice', password } });
-    const phone = await signIn('alice');
-    const tablet = await signIn('alice');
-    const bob = await signIn('bob', { register: true });
+    await browser.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD } });
+    const phone = await signIn(gateway, 'alice');
+    const tablet = await signIn(gateway, 'alice');
+    const bob = await signIn(gateway, 'bob', { register: true });
 
     const response = await browser.request(LogoutAllDocument);
     expect(response.errors).toBeUndefined();
@@ -207,11 +181,11 @@ describe('logoutAll', () => {
     expect(reasons.map((r) => r.revoked_reason)).toEqual(['LOGOUT_ALL', 'LOGOUT_ALL', 'LOGOUT_ALL']);
   });
 
-  it('counts and writes the sessions devices showed; the expired ones are left to the per-user marker', async () => {
+  test('counts and writes the sessions devices showed; the expired ones are left to the per-user marker', async ({ gateway }) => {
     const DAY_MS = 24 * 3600 * 1000;
-    const lapsed = await signIn('alice', { register: true });
+    const lapsed = await signIn(gateway, 'alice', { register: true });
     gateway.clock.advance(6 * DAY_MS);
-    const recent = await signIn('alice');
+    const recent = await signIn(gateway, 'alice');
     gateway.clock.advance(2 * DAY_MS); // the first session's refresh token (7 days) has lapsed
     const refreshed = await new GraphQLClient(gateway.url).request(RefreshDocument, { refreshToken: recent.refreshToken });
     const current = new GraphQLClient(gateway.url, { authorization: `Bearer ${refreshed.data!.refresh.accessToken}` });

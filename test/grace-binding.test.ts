@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
 import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { MAX_GRACE_REPLAYS } from '../src/sessions/session-store.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0';
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36';
 
@@ -23,7 +23,7 @@ function client(userAgent: string, ip = '203.0.113.7'): GraphQLClient {
 }
 
 async function signUp(from: GraphQLClient) {
-  const response = await from.request(RegisterDocument, { input: { username: 'bound', password, refreshTokenDelivery: 'BODY' } });
+  const response = await from.request(RegisterDocument, { input: { username: 'bound', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
   expect(response.errors).toBeUndefined();
   return { sessionId: response.data!.register.session.id, refreshToken: response.data!.register.refreshToken! };
 }

@@ -1,34 +1,21 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CreatePersonalAccessTokenDocument, MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { afterEach, beforeEach, it } from 'vitest';
+import { CreatePersonalAccessTokenDocument, MeDocument } from '../src/client/operations.js';
 import { BadUserInputError, UnauthenticatedError } from '../src/errors.js';
 import { useUnauthenticatedStatus } from '../src/plugins/use-unauthenticated-status.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
-
-let gateway: TestGateway;
-beforeEach(async () => {
-  gateway = await startTestGateway();
-});
-afterEach(() => gateway.close());
-
-async function signUp(username = 'someone') {
-  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
-    input: { username, password: 'correct horse battery staple', refreshTokenDelivery: 'BODY' },
-  });
-  expect(registered.errors).toBeUndefined();
-  return registered.data!.register;
-}
+import { describe, expect, register, test } from './helpers/fixtures.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 describe('HTTP endpoints', () => {
-  it('answers GET /health', async () => {
+  test('answers GET /health', async ({ gateway }) => {
     const response = await fetch(`${gateway.origin}/health`);
     expect(response.status).toBe(200);
   });
 
-  it('publishes the discovery document pointing at the JWKS', async () => {
+  test('publishes the discovery document pointing at the JWKS', async ({ gateway }) => {
     const response = await fetch(`${gateway.origin}/.well-known/openid-configuration`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -41,39 +28,39 @@ describe('HTTP endpoints', () => {
     expect(((await jwks.json()) as { keys: unknown[] }).keys).toHaveLength(1);
   });
 
-  it('answers an unknown path with 404 and no GraphQL', async () => {
+  test('answers an unknown path with 404 and no GraphQL', async ({ gateway }) => {
     expect((await fetch(`${gateway.origin}/nope`)).status).toBe(404);
   });
 });
 
 describe('HTTP 401', () => {
-  const post = (query: string, headers: Record<string, string> = {}) => new GraphQLClient(gateway.url, headers).raw(query);
+  const post = (gateway: TestGateway, query: string, headers: Record<string, string> = {}) => new GraphQLClient(gateway.url, headers).raw(query);
 
-  it('answers a missing credential with a bare Bearer challenge', async () => {
-    const response = await post('{ me { id } devices { id } }');
+  test('answers a missing credential with a bare Bearer challenge', async ({ gateway }) => {
+    const response = await post(gateway, '{ me { id } devices { id } }');
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
     expect(response.errors!.length).toBeGreaterThan(0);
     for (const error of response.errors!) expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_MISSING' });
   });
 
-  it.each([
+  test.for([
     ['a field that needs none', '{ __typename }'],
     ['a sign-in', 'mutation { login(input: { username: "someone", password: "correct horse battery staple" }) { accessToken } }'],
     ['a protected field', '{ me { id } }'],
-  ])('answers an invalid credential with invalid_token, even for %s', async (_label, query) => {
-    await signUp();
-    const response = await post(query, { authorization: 'Bearer not-a-token' });
+  ])('answers an invalid credential with invalid_token, even for %s', async ([, query], { gateway }) => {
+    await register(gateway, 'someone');
+    const response = await post(gateway, query!, { authorization: 'Bearer not-a-token' });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     expect(errorReason(response)).toBe('TOKEN_INVALID');
     expect(response.data ?? null).toBeNull();
   });
 
-  it('answers an expired credential with invalid_token and TOKEN_EXPIRED', async () => {
-    const { accessToken } = await signUp();
+  test('answers an expired credential with invalid_token and TOKEN_EXPIRED', async ({ gateway }) => {
+    const { accessToken } = await register(gateway, 'someone');
     gateway.clock.advance(gateway.config.accessTokenTtlSeconds * 1000 + 5_000);
-    const response = await post('{ me { id } }', { authorization: `Bearer ${accessToken}` });
+    const response = await post(gateway, '{ me { id } }', { authorization: `Bearer ${accessToken}` });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     expect(errorReason(response)).toBe('TOKEN_EXPIRED');
@@ -122,8 +109,8 @@ describe('HTTP status of a result that is more than a refusal', () => {
 });
 
 describe('error masking', () => {
-  it('masks an unexpected error as INTERNAL with no message, stack or internals, and logs it', async () => {
-    const { accessToken } = await signUp('masked');
+  test('masks an unexpected error as INTERNAL with no message, stack or internals, and logs it', async ({ gateway }) => {
+    const { accessToken } = await register(gateway, 'masked');
     // The database goes away under the running gateway.
     await gateway.handle.db.destroy();
 
@@ -137,8 +124,8 @@ describe('error masking', () => {
     expect(gateway.logs.some((line) => line.includes('"msg":"unexpected error"'))).toBe(true);
   });
 
-  it('masks an unexpected error while resolving the caller too', async () => {
-    const { accessToken } = await signUp('pat-owner');
+  test('masks an unexpected error while resolving the caller too', async ({ gateway }) => {
+    const { accessToken } = await register(gateway, 'pat-owner');
     const created = await new GraphQLClient(gateway.url, { authorization: `Bearer ${accessToken}` }).request(CreatePersonalAccessTokenDocument, {
       input: { name: 'script' },
     });

@@ -2,11 +2,11 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';
 const PRODUCTION = { NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki' };
@@ -26,7 +26,7 @@ let userId: string;
 beforeAll(async () => {
   gateway = await startTestGateway({ env: { ALLOWED_ORIGINS: APP } });
   browser = new GraphQLClient(gateway.url);
-  const registered = await browser.request(RegisterDocument, { input: { username: 'hardened', password } });
+  const registered = await browser.request(RegisterDocument, { input: { username: 'hardened', password: PASSWORD } });
   expect(registered.errors).toBeUndefined();
   cookie = await browser.jar.getCookieString(gateway.url);
   accessToken = (await browser.cookie('accessToken'))!;

@@ -12,6 +12,7 @@ import {
   RegisterDocument,
   RevokePersonalAccessTokenDocument,
 } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { openWsClient } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -19,7 +20,6 @@ import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 // Items 7 and 8 of issue 11: unknown personal access tokens as a database amplifier, and the
 // documented token shape.
 
-const password = 'correct horse battery staple';
 const SECOND = 1000;
 const README = new URL('../README.md', import.meta.url);
 
@@ -50,7 +50,7 @@ function presentFrom(gateway: TestGateway, token: string, ip: string) {
 }
 
 async function signUp(gateway: TestGateway, username = 'alice') {
-  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } }, { headers: { 'x-forwarded-for': nextIp() } });
+  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, { headers: { 'x-forwarded-for': nextIp() } });
   return new GraphQLClient(gateway.url, { authorization: `Bearer ${response.data!.register.accessToken}` });
 }
 
@@ -151,7 +151,7 @@ describe('refused tokens are remembered with their reason', () => {
     await alice.request(RevokePersonalAccessTokenDocument, { id: revoked.personalAccessToken.id });
     const bob = await signUp(gateway, 'bob');
     const orphan = await createToken(bob, 'orphan');
-    expect((await bob.request(DeleteAccountDocument, { password })).errors).toBeUndefined();
+    expect((await bob.request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
 
     const ip = nextIp();
     expectRefused(await presentFrom(gateway, revoked.token, ip), 'SESSION_REVOKED');
@@ -172,7 +172,7 @@ describe('refused tokens are remembered with their reason', () => {
     await alice.request(RevokePersonalAccessTokenDocument, { id: revoked.personalAccessToken.id });
     const ip = nextIp();
     expectRefused(await presentFrom(gateway, revoked.token, ip), 'SESSION_REVOKED');
-    expect((await alice.request(DeleteAccountDocument, { password })).errors).toBeUndefined();
+    expect((await alice.request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
     expectRefused(await presentFrom(gateway, revoked.token, ip), 'USER_NOT_FOUND');
   });
 

@@ -6,12 +6,10 @@ import {
   CreatePersonalAccessTokenDocument,
   DeleteAccountDocument,
   DevicesDocument,
-  LoginDocument,
   LogoutAllDocument,
   LogoutDocument,
   MeDocument,
   PersonalAccessTokensDocument,
-  RegisterDocument,
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
   UpdateUsernameDocument,
@@ -24,11 +22,11 @@ import {
 } from '../src/auth/personal-access-token-format.js';
 import { PersonalAccessTokenStore } from '../src/auth/personal-access-token-store.js';
 import { LAST_USED_WRITE_INTERVAL_MS } from '../src/auth/personal-access-token-verifier.js';
+import { PASSWORD, register, signIn } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const DAY_MS = 24 * 3600 * 1000;
 const TOKEN_SHAPE = /^gwp_[0-9A-Za-z]{38}$/;
 
@@ -82,18 +80,6 @@ describe('personal access tokens over HTTP', () => {
     return gateway.close();
   });
 
-  async function signUp(username = 'alice') {
-    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } });
-    const payload = registered.data!.register;
-    return { ...payload, client: new GraphQLClient(gateway.url, { authorization: `Bearer ${payload.accessToken}` }) };
-  }
-
-  /** A fresh access token for an existing user, after the clock has moved past the last one. */
-  async function signIn(username = 'alice') {
-    const login = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } });
-    return new GraphQLClient(gateway.url, { authorization: `Bearer ${login.data!.login.accessToken}` });
-  }
-
   async function createToken(owner: GraphQLClient, input: { name: string; scopes?: string[]; expiresInDays?: number }) {
     const response = await owner.request(CreatePersonalAccessTokenDocument, { input });
     expect(response.errors).toBeUndefined();
@@ -109,7 +95,7 @@ describe('personal access tokens over HTTP', () => {
   }
 
   it('creates a token shown once, stores only its SHA-256, and lists it with its prefix', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const created = await createToken(alice.client, { name: '  CI deploys  ' });
     expect(created.token).toMatch(TOKEN_SHAPE);
     const view = created.personalAccessToken;
@@ -129,8 +115,8 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('lists the caller’s unrevoked tokens newest first, and only the caller’s', async () => {
-    const alice = await signUp();
-    const bob = await signUp('bob');
+    const alice = await register(gateway, 'alice');
+    const bob = await register(gateway, 'bob');
     const first = await createToken(alice.client, { name: 'first' });
     gateway.clock.advance(1000);
     const second = await createToken(alice.client, { name: 'second', expiresInDays: 30 });
@@ -147,7 +133,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('authenticates through the Authorization header, the accessToken cookie, ?token= and a WebSocket', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token } = await createToken(alice.client, { name: 'everywhere', scopes: ['profile:read', 'sessions:read'] });
     const viaHeader = await bearer(token).request(MeDocument);
     const viaCookie = await new GraphQLClient(gateway.url).request(MeDocument, {}, { headers: { cookie: `accessToken=${token}` } });
@@ -174,7 +160,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('never manages credentials: every credential mutation answers FORBIDDEN to a token holding every scope', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token, personalAccessToken } = await createToken(alice.client, {
       name: 'all scopes',
       scopes: ['profile:read', 'profile:write', 'sessions:read', 'tokens:read', 'app:admin'],
@@ -182,8 +168,8 @@ describe('personal access tokens over HTTP', () => {
     const pat = bearer(token);
     const attempts = [
       await pat.request(CreatePersonalAccessTokenDocument, { input: { name: 'escalate', scopes: ['profile:write'] } }),
-      await pat.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'another long passphrase' }),
-      await pat.request(DeleteAccountDocument, { password }),
+      await pat.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' }),
+      await pat.request(DeleteAccountDocument, { password: PASSWORD }),
       await pat.request(LogoutAllDocument),
       await pat.request(RevokeDeviceDocument, { id: alice.session.id }),
       await pat.request(LogoutDocument),
@@ -199,7 +185,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('answers a missing scope with FORBIDDEN naming it in extensions.requiredScopes', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const readOnly = bearer((await createToken(alice.client, { name: 'read only' })).token);
     expectForbidden(await readOnly.request(DevicesDocument), ['sessions:read']);
     expectForbidden(await readOnly.request(PersonalAccessTokensDocument), ['tokens:read']);
@@ -216,7 +202,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('validates scopes: known or application-shaped, non-empty, deduplicated, at most 50', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const accepted = await createToken(alice.client, {
       name: 'apps',
       scopes: ['orders:read', 'billing:invoices:*', 'app', 'tokens:read', 'orders:read', 'my-app_2:write-all'],
@@ -234,7 +220,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('says which scope is wrong and why', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const messageFor = async (scopes: string[]) =>
       (await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'bad', scopes } })).errors?.[0]?.message ?? '';
     const unknown = await messageFor(['orders:read', 'profile:admin']);
@@ -246,7 +232,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('validates the name and expiresInDays', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const cases: [{ name: string; expiresInDays?: number }, string][] = [
       [{ name: '' }, 'name'],
       [{ name: '   ' }, 'name'],
@@ -267,8 +253,8 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('holds at most 50 live tokens per user; revoked and expired ones make room', async () => {
-    const alice = await signUp();
-    const bob = await signUp('bob');
+    const alice = await register(gateway, 'alice');
+    const bob = await register(gateway, 'bob');
     const created = [];
     for (let i = 0; i < 50; i++) created.push(await createToken(alice.client, { name: `token ${i}`, expiresInDays: i === 0 ? 1 : undefined }));
     const refused = await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'one too many' } });
@@ -281,11 +267,11 @@ describe('personal access tokens over HTTP', () => {
     expect(errorCode(await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'full again' } }))).toBe('BAD_USER_INPUT');
 
     gateway.clock.advance(DAY_MS);
-    await createToken(await signIn(), { name: 'in the expired one’s place' });
+    await createToken((await signIn(gateway, 'alice')).client, { name: 'in the expired one’s place' });
   });
 
   it('takes the last free places once under concurrent creations', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     for (let i = 0; i < 45; i++) await createToken(alice.client, { name: `token ${i}` });
     const attempts = await Promise.all(
       Array.from({ length: 12 }, (_, i) => alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: `racer ${i}` } })),
@@ -296,7 +282,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('refuses an expired token by the clock, cached or not', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token } = await createToken(alice.client, { name: 'short', expiresInDays: 1 });
     const pat = bearer(token);
     expect((await pat.request(MeDocument)).errors).toBeUndefined();
@@ -311,12 +297,12 @@ describe('personal access tokens over HTTP', () => {
     gateway.clock.advance(DAY_MS);
     expect(errorReason(await pat.request(MeDocument))).toBe('TOKEN_EXPIRED');
     // Still listed, with its expiry, until revoked.
-    const listed = (await (await signIn()).request(PersonalAccessTokensDocument)).data!.personalAccessTokens;
+    const listed = (await (await signIn(gateway, 'alice')).client.request(PersonalAccessTokensDocument)).data!.personalAccessTokens;
     expect(listed.map((t) => t.expiresAt)).toEqual(['2030-01-02T00:00:00.000Z']);
   });
 
   it('refuses a token with a bad checksum without a database look-up', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token } = await createToken(alice.client, { name: 'real' });
     const lookups = vi.spyOn(PersonalAccessTokenStore.prototype, 'findByHash');
     const typo = token.slice(0, 10) + (token[10] === 'A' ? 'B' : 'A') + token.slice(11);
@@ -345,7 +331,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('serves a busy token from the cache: one database look-up for many requests', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token } = await createToken(alice.client, { name: 'busy' });
     const lookups = vi.spyOn(PersonalAccessTokenStore.prototype, 'findByHash');
     for (let i = 0; i < 5; i++) expect((await bearer(token).request(MeDocument)).errors).toBeUndefined();
@@ -353,8 +339,8 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('revokes a token at once, even while it is cached, and only the owner can', async () => {
-    const alice = await signUp();
-    const bob = await signUp('bob');
+    const alice = await register(gateway, 'alice');
+    const bob = await register(gateway, 'bob');
     const { token, personalAccessToken } = await createToken(alice.client, { name: 'soon revoked' });
     const pat = bearer(token);
     expect((await pat.request(MeDocument)).errors).toBeUndefined(); // now cached
@@ -379,7 +365,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('records lastUsedAt at most once a minute per token', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token, personalAccessToken } = await createToken(alice.client, { name: 'used', scopes: ['profile:read'] });
     const lastUsed = async () =>
       (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow()).last_used_at;
@@ -402,7 +388,7 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('writes lastUsedAt only when the stored one is a minute old, whichever instance or request writes', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { personalAccessToken } = await createToken(alice.client, { name: 'shared' });
     const store = new PersonalAccessTokenStore({ db: gateway.handle.db, clock: gateway.clock, onRevoked: async () => {} });
     const lastUsed = async () =>
@@ -419,9 +405,9 @@ describe('personal access tokens over HTTP', () => {
   });
 
   it('outlives logoutAll and a password change, which end sessions, not tokens', async () => {
-    const alice = await signUp();
+    const alice = await register(gateway, 'alice');
     const { token } = await createToken(alice.client, { name: 'survivor' });
-    await alice.client.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'another long passphrase' });
+    await alice.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' });
     expect((await bearer(token).request(MeDocument)).data?.me.username).toBe('alice');
     await alice.client.request(LogoutAllDocument);
     expect((await bearer(token).request(MeDocument)).data?.me.username).toBe('alice');

@@ -3,11 +3,11 @@ import { LoginDocument, RegisterDocument } from '../src/client/operations.js';
 import { loadConfig } from '../src/config.js';
 import { MAX_AUTHORIZATION_HEADER_BYTES, MAX_REQUEST_BODY_BYTES } from '../src/plugins/use-request-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { openWsClient, within } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const PRODUCTION = { NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki' };
 
 const gateways: TestGateway[] = [];
@@ -241,7 +241,7 @@ describe('schema discovery in production', () => {
     const literal = await client.raw('mutation { login(input: { username: "alice", password: "x", refreshTokenDelivery: BODYY }) { accessToken } }');
     expect(literal.errors![0]!.message).not.toMatch(/Did you mean|"BODY"/);
     const variable = await client.raw('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', {
-      input: { username: 'alice', password, refreshTokenDelivery: 'BODYY', deviceNam: 'x' },
+      input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODYY', deviceNam: 'x' },
     });
     expect(variable.errors!.length).toBeGreaterThan(0);
     for (const error of variable.errors!) expect(error.message).not.toMatch(/Did you mean|"BODY"|"deviceName"/);
@@ -249,7 +249,7 @@ describe('schema discovery in production', () => {
 
   it('applies the same limits to operations over WebSocket', async () => {
     const { gateway, client } = await start(PRODUCTION);
-    const registered = await client.request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const registered = await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const socket = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${registered.data!.register.accessToken}` } });
     try {
       await within(socket.connected, 5000, 'connection');
@@ -281,9 +281,9 @@ describe('schema discovery in production', () => {
 
   it('still serves the typed operations in production', async () => {
     const { client } = await start(PRODUCTION);
-    const registered = await client.request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const registered = await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     expect(registered.errors).toBeUndefined();
-    const login = await client.request(LoginDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const login = await client.request(LoginDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     expect(login.errors).toBeUndefined();
   });
 });

@@ -7,10 +7,10 @@ import { RedisTokenBucket } from '../src/abuse/redis-token-bucket.js';
 import type { TokenBucketSpec } from '../src/abuse/token-bucket.js';
 import { ManualClock } from '../src/clock.js';
 import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
@@ -79,7 +79,7 @@ describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
     // The next token is 200 ms away: Retry-After rounds up to a whole second, never 0.
     expectRateLimited(await bogusRefresh(client), 1);
     // Every credential mutation shares the limit; other operations do not.
-    expectRateLimited(await client.request(LoginDocument, { input: { username: 'alice', password } }), 1);
+    expectRateLimited(await client.request(LoginDocument, { input: { username: 'alice', password: PASSWORD } }), 1);
     expect((await client.raw('{ __typename }')).status).toBe(200);
     expect(errorCode(await client.request(MeDocument))).toBe('UNAUTHENTICATED');
 
@@ -143,7 +143,7 @@ describe('credential mutations are counted per field', () => {
   it('refuses 100 aliased logins whole without checking a password', async () => {
     const gateway = await start();
     const client = new GraphQLClient(gateway.url);
-    expect((await client.request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } })).errors).toBeUndefined();
+    expect((await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } })).errors).toBeUndefined();
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
 
     const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: login(input: { username: "alice", password: "guess-${i}-xxxxxx" }) { accessToken }`);
@@ -170,9 +170,9 @@ describe('credential mutations are counted per field', () => {
   ])('refuses %s before any of it runs', async (_name, query) => {
     const gateway = await start();
     const client = new GraphQLClient(gateway.url);
-    await client.request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
-    const response = await client.raw(query, { i: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const response = await client.raw(query, { i: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.data ?? null).toBeNull();
@@ -183,7 +183,7 @@ describe('credential mutations are counted per field', () => {
   it('serves one aliased credential mutation', async () => {
     const gateway = await start();
     const client = new GraphQLClient(gateway.url);
-    await client.request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const response = await client.raw<{ signIn: { user: { username: string } } }>(
       'mutation { signIn: login(input: { username: "alice", password: "correct horse battery staple" }) { user { username } } me: __typename }',
@@ -227,41 +227,41 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
   it('locks the username from every IP after 5 failures, without verifying the password, until the window passes', async () => {
     const gateway = await start({ ...TRUSTED, ...IN_MEMORY });
     for (const username of ['alice', 'bob']) {
-      await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+      await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
     }
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     for (let i = 0; i < 5; i++) expect(errorCode(await login(gateway, 'alice', `wrong password ${i}`))).toBe('INVALID_CREDENTIALS');
     expect(verify).toHaveBeenCalledTimes(5);
 
-    const locked = await login(gateway, 'alice', password);
+    const locked = await login(gateway, 'alice', PASSWORD);
     expectRateLimited(locked, 15 * 60);
     // Whatever the letter case, and without spending a verification.
-    expectRateLimited(await login(gateway, 'ALICE', password), 15 * 60);
+    expectRateLimited(await login(gateway, 'ALICE', PASSWORD), 15 * 60);
     expect(verify).toHaveBeenCalledTimes(5);
 
     // Other accounts are unaffected.
-    expect((await login(gateway, 'bob', password)).errors).toBeUndefined();
+    expect((await login(gateway, 'bob', PASSWORD)).errors).toBeUndefined();
 
     advanceWallClock(14 * MINUTE);
-    expectRateLimited(await login(gateway, 'alice', password), 60);
+    expectRateLimited(await login(gateway, 'alice', PASSWORD), 60);
     advanceWallClock(MINUTE);
-    const after = await login(gateway, 'alice', password);
+    const after = await login(gateway, 'alice', PASSWORD);
     expect(after.errors).toBeUndefined();
     expect(after.data!.login.user.username).toBe('alice');
   });
 
   it('forgets the failures after a successful login', async () => {
     const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
     for (let i = 0; i < 4; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
-    expect((await login(gateway, 'alice', password)).errors).toBeUndefined();
+    expect((await login(gateway, 'alice', PASSWORD)).errors).toBeUndefined();
     for (let i = 0; i < 5; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
-    expectRateLimited(await login(gateway, 'alice', password), 15 * 60);
+    expectRateLimited(await login(gateway, 'alice', PASSWORD), 15 * 60);
   });
 
   it('locks unknown usernames alike, each failure costing one verification, so neither reveals which accounts exist', async () => {
     const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const answers: Record<string, unknown[]> = {};
     for (const username of ['alice', 'nobody']) {
@@ -280,15 +280,15 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
 
   it('counts wrong current passwords given to changePassword', async () => {
     const gateway = await start(TRUSTED);
-    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
+    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const session = new GraphQLClient(gateway.url, { authorization: `Bearer ${registered.data!.register.accessToken}` });
     for (let i = 0; i < 5; i++) {
       const response = await session.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'a new long password' }, from(nextIp()));
       expect(errorCode(response)).toBe('INVALID_CREDENTIALS');
     }
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
-    expectRateLimited(await session.request(ChangePasswordDocument, { currentPassword: password, newPassword: 'a new long password' }, from(nextIp())), 15 * 60);
-    expectRateLimited(await login(gateway, 'alice', password), 15 * 60);
+    expectRateLimited(await session.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a new long password' }, from(nextIp())), 15 * 60);
+    expectRateLimited(await login(gateway, 'alice', PASSWORD), 15 * 60);
     expect(verify).not.toHaveBeenCalled();
   });
 });
@@ -299,11 +299,11 @@ describe('per-IP limit on registrations (20 per hour)', () => {
     const gateway = await start({ TRUSTED_PROXIES: '127.0.0.1/32', RATE_LIMIT_CREDENTIALS_PER_SECOND: '100', ...IN_MEMORY });
     const client = new GraphQLClient(gateway.url);
     const register = (username: string, ip: string) =>
-      client.request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } }, from(ip));
+      client.request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(ip));
     for (let i = 0; i < 20; i++) expect((await register(`user${i}`, '203.0.113.1')).errors).toBeUndefined();
     expectRateLimited(await register('user20', '203.0.113.1'), 3600);
     // Logins from that IP and registrations from others go on.
-    expect((await client.request(LoginDocument, { input: { username: 'user0', password, refreshTokenDelivery: 'BODY' } }, from('203.0.113.1'))).errors).toBeUndefined();
+    expect((await client.request(LoginDocument, { input: { username: 'user0', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from('203.0.113.1'))).errors).toBeUndefined();
     expect((await register('user21', '203.0.113.2')).errors).toBeUndefined();
 
     advanceWallClock(59 * MINUTE);

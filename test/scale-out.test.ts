@@ -7,8 +7,8 @@ import {
   LogoutDocument,
   MeDocument,
   RefreshDocument,
-  RegisterDocument,
 } from '../src/client/operations.js';
+import { PASSWORD, register } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';
 import { openWsClient, within, type TestWsClient } from './helpers/realtime-clients.js';
@@ -22,7 +22,6 @@ if (!available) {
   console.warn('scale-out tests SKIPPED: set TEST_DATABASE_URL (PostgreSQL) and TEST_REDIS_URL to run them');
 }
 
-const password = 'correct horse battery staple';
 const SESSION_EVENTS = 'subscription { sessionEvents { kind sessionId } }';
 
 describe.skipIf(!available)('several instances on one PostgreSQL and one Redis', () => {
@@ -55,14 +54,8 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
     await database?.drop();
   });
 
-  async function register(username: string, gateway = a) {
-    const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } });
-    expect(response.errors).toBeUndefined();
-    return response.data!.register;
-  }
-
   it('accepts on one instance the tokens the other issued', async () => {
-    const signedUp = await register('shared');
+    const signedUp = await register(a, 'shared');
     const me = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(MeDocument);
     expect(me.data?.me.id).toBe(signedUp.user.id);
     const rotated = await new GraphQLClient(b.url).request(RefreshDocument, { refreshToken: signedUp.refreshToken });
@@ -73,7 +66,7 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   });
 
   it('keeps the grace-window rules across instances: a refresh race ends with one live chain', async () => {
-    const signedUp = await register('racer');
+    const signedUp = await register(a, 'racer');
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => new GraphQLClient(i % 2 === 0 ? a.url : b.url).request(RefreshDocument, { refreshToken: signedUp.refreshToken })),
     );
@@ -82,13 +75,13 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   });
 
   it('delivers sessionEvents published on one instance to subscribers on the other', async () => {
-    const signedUp = await register('listener');
+    const signedUp = await register(a, 'listener');
     const socket = openWsClient(b.wsUrl, { connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
     sockets.push(socket);
     const events = socket.subscribe(SESSION_EVENTS);
     await within(socket.connected, 5000, 'ack');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const login = await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'listener', password, refreshTokenDelivery: 'BODY' } });
+    const login = await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'listener', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const event = (await within(events.nth(0), 5000, 'event from the other instance')) as { data: { sessionEvents: { kind: string; sessionId: string } } };
     expect(event.data.sessionEvents).toEqual({ kind: 'SIGNED_IN', sessionId: login.data!.login.session.id });
   });
@@ -106,7 +99,7 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   }
 
   it('refuses the other instance’s requests and closes its connections within a second of a revocation', async () => {
-    const signedUp = await register('revoked-everywhere');
+    const signedUp = await register(a, 'revoked-everywhere');
     const me = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(MeDocument);
     expect(me.data?.me.id).toBe(signedUp.user.id);
     const socket = openWsClient(b.wsUrl, { connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
@@ -123,19 +116,19 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   });
 
   it('counts failed logins across instances: the account locks whichever instance the guesses reach', async () => {
-    await register('guessed');
+    await register(a, 'guessed');
     const wrong = { username: 'guessed', password: 'not the password at all', refreshTokenDelivery: 'BODY' as const };
     const attempts = [a, b, a, b, a].map((gateway) => new GraphQLClient(gateway.url).request(LoginDocument, { input: wrong }));
     for (const attempt of await Promise.all(attempts)) expect(attempt.errors?.[0]?.extensions?.code).toBe('INVALID_CREDENTIALS');
     // Five failures in all, two of them on B: B refuses the sixth although it saw only two itself.
-    const locked = await new GraphQLClient(b.url).request(LoginDocument, { input: { ...wrong, password } });
+    const locked = await new GraphQLClient(b.url).request(LoginDocument, { input: { ...wrong, password: PASSWORD } });
     expect(locked.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     expect(locked.data?.login ?? null).toBeNull();
   });
 
   it('falls back to reading revocations from the database while Redis is down', async () => {
-    const signedUp = await register('polled', b);
-    const second = await new GraphQLClient(b.url).request(LoginDocument, { input: { username: 'polled', password, refreshTokenDelivery: 'BODY' } });
+    const signedUp = await register(b, 'polled');
+    const second = await new GraphQLClient(b.url).request(LoginDocument, { input: { username: 'polled', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     const secondToken = second.data!.login.accessToken;
     redisProxy.cut();
     try {
@@ -151,7 +144,7 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   });
 
   it('ends a deleted account’s channels and tokens on an instance that missed the broadcast', async () => {
-    const signedUp = await register('deleted-while-away', b);
+    const signedUp = await register(b, 'deleted-while-away');
     const created = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(CreatePersonalAccessTokenDocument, {
       input: { name: 'ci', scopes: ['profile:read', 'sessions:read'] },
     });
@@ -164,7 +157,7 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
     await within(Promise.all([bySession.connected, byPat.connected]), 5000, 'acks');
     redisProxy.cut();
     try {
-      const deleted = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(DeleteAccountDocument, { password });
+      const deleted = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(DeleteAccountDocument, { password: PASSWORD });
       expect(deleted.errors).toBeUndefined();
       const [sessionClosed, patClosed] = await within(Promise.all([bySession.closed, byPat.closed]), 5000, 'closes through the database');
       expect([sessionClosed.code, patClosed.code]).toEqual([4401, 4401]);
@@ -176,12 +169,12 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
   });
 
   it('keeps serving with Redis down and recovers when it returns', async () => {
-    const signedUp = await register('no-redis', b);
+    const signedUp = await register(b, 'no-redis');
     redisProxy.cut();
     try {
       const me = await new GraphQLClient(a.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(MeDocument);
       expect(me.data?.me.id).toBe(signedUp.user.id);
-      const login = await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'no-redis', password, refreshTokenDelivery: 'BODY' } });
+      const login = await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'no-redis', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
       expect(login.errors).toBeUndefined();
     } finally {
       redisProxy.restore();
@@ -193,14 +186,14 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
     await within(socket.connected, 5000, 'ack');
     const deadline = Date.now() + 10_000;
     while (events.results.length === 0 && Date.now() < deadline) {
-      await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'no-redis', password, refreshTokenDelivery: 'BODY' } });
+      await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'no-redis', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     expect(events.results.length).toBeGreaterThan(0);
   });
 
   it('answers with a clear error and not-ready while PostgreSQL is unreachable, and resumes without a restart', async () => {
-    const signedUp = await register('no-postgres');
+    const signedUp = await register(a, 'no-postgres');
     pgProxy.cut();
     try {
       const ready = await fetch(`${a.origin}/ready`);

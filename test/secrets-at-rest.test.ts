@@ -40,7 +40,7 @@ function remember<T>(response: GraphQLResponse<T>): GraphQLResponse<T> {
 }
 
 async function rememberPasswordHashes() {
-  for (const { password_hash } of await gateway.handle.db.selectFrom('users').select('password_hash').execute()) passwordHashes.add(password_hash);
+  for (const { password_hash } of await gateway.handle.db.selectFrom('users').select('password_hash').execute()) passwordHashes.add(password_hash!);
 }
 
 beforeAll(async () => {

@@ -12,11 +12,11 @@ import {
   RevokePersonalAccessTokenDocument,
 } from '../src/client/operations.js';
 import type { SecurityEvent } from '../src/security-events/security-event.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const START = new Date('2030-01-01T00:00:00Z');
-const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a new horse, a new staple';
 const WRONG_PASSWORD = 'wrong horse battery staple';
 const BOB_PASSWORD = 'bobs own long passphrase';
@@ -138,7 +138,8 @@ describe('security events', () => {
     }
 
     const events = securityEvents(gateway.logs);
-    const kid = JSON.parse(gateway.services.signingKeys.jwksJson).keys[0].kid as string;
+    const jwks = (await (await fetch(`${gateway.origin}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    const kid = jwks.keys[0]!.kid;
     const at = (time: number) => ({ at: time });
     const alice = { userId: aliceId };
     // logoutAll revokes its sessions in no particular order: the expected list takes the log's.

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
-import { ChangePasswordDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { ChangePasswordDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument } from '../src/client/operations.js';
+import { PASSWORD, signIn, type SignedIn } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 import { until } from './helpers/until.js';
@@ -12,7 +13,6 @@ import { until } from './helpers/until.js';
 // "PostgreSQL" force the worst interleaving with a row lock the test holds.
 
 const ROUNDS = 20;
-const password = 'correct horse battery staple';
 const ACCESS_WINDOW_MS = 15 * 60_000 + 60_000; // access-token lifetime plus the revocation margin
 // These tests are about races, not about abuse limits.
 const RACE_ENV = {
@@ -37,21 +37,6 @@ async function start(database?: TestGateway['database'], now?: number): Promise<
   const gateway = await startTestGateway({ env: RACE_ENV, database, now: now === undefined ? undefined : new Date(now) });
   gateways.push(gateway);
   return gateway;
-}
-
-interface SignedIn {
-  readonly userId: string;
-  readonly sessionId: string;
-  readonly accessToken: string;
-  readonly refreshToken: string;
-}
-
-async function signIn(gateway: TestGateway, username: string, options: { register?: boolean; password?: string } = {}): Promise<SignedIn> {
-  const input = { username, password: options.password ?? password, refreshTokenDelivery: 'BODY' as const };
-  const client = new GraphQLClient(gateway.url);
-  const payload = options.register ? (await client.request(RegisterDocument, { input })).data?.register : (await client.request(LoginDocument, { input })).data?.login;
-  expect(payload).toBeDefined();
-  return { userId: payload!.user.id, sessionId: payload!.session.id, accessToken: payload!.accessToken, refreshToken: payload!.refreshToken! };
 }
 
 function bearer(gateway: TestGateway, accessToken: string): GraphQLClient {
@@ -132,7 +117,7 @@ describe('changePassword racing itself', () => {
     const gateway = await start();
     const account = await signIn(gateway, 'changer', { register: true });
     const client = bearer(gateway, account.accessToken);
-    let current = password;
+    let current = PASSWORD;
     for (let round = 0; round < ROUNDS; round++) {
       const candidates: [string, string] = [`round ${round} first choice`, `round ${round} second choice`];
       const answers = await Promise.all(candidates.map((newPassword) => client.request(ChangePasswordDocument, { currentPassword: current, newPassword })));
@@ -144,7 +129,7 @@ describe('changePassword racing itself', () => {
 
       current = candidates[winner]!;
       const lost = candidates[1 - winner]!;
-      expect((await signIn(gateway, 'changer', { password: current })).userId).toBe(account.userId);
+      expect((await signIn(gateway, 'changer', { password: current })).user.id).toBe(account.user.id);
       const withLost = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'changer', password: lost, refreshTokenDelivery: 'BODY' } });
       expect(errorCode(withLost)).toBe('INVALID_CREDENTIALS');
     }
@@ -237,7 +222,7 @@ describe('account deletion racing refresh', () => {
       // The deletion deleteAccount makes once the password is checked, started with the refreshes
       // of the idle sessions, a little before or after them from round to round.
       const delay = (round % 4) - 1;
-      const deletion = new Promise((resolve) => setTimeout(resolve, Math.max(delay, 0))).then(() => gateway.services.accountDeletions.delete(active.userId));
+      const deletion = new Promise((resolve) => setTimeout(resolve, Math.max(delay, 0))).then(() => gateway.services.accountDeletions.delete(active.user.id));
       const refreshes = idleSessions.map(async (session) => {
         if (delay < 0) await new Promise((resolve) => setTimeout(resolve, 1));
         return refresh(gateway, session.refreshToken);
@@ -276,7 +261,7 @@ describe('account deletion racing refresh', () => {
       const lock = await lockRefreshToken(gateway, idle.refreshToken);
       const refreshing = settled(refresh(gateway, idle.refreshToken));
       await until(async () => (await lock.waiting()) === 1, 'the refresh to wait on the token');
-      const deleting = settled(gateway.services.accountDeletions.delete(active.userId));
+      const deleting = settled(gateway.services.accountDeletions.delete(active.user.id));
       await until(async () => deleting.done() || (await lock.waiting()) === 2, 'the deletion to finish or to queue');
       await lock.release();
       const [refreshed] = await Promise.all([refreshing.promise, deleting.promise]);
@@ -285,7 +270,7 @@ describe('account deletion racing refresh', () => {
         issued.refreshTokens.push(refreshed.data!.refresh.refreshToken!);
         issued.accessTokens.push(refreshed.data!.refresh.accessToken);
       }
-      expect(await gateway.services.users.findById(active.userId)).toBeUndefined();
+      expect(await gateway.services.users.findById(active.user.id)).toBeUndefined();
       await expectAllRefused(gateway, issued);
     }
     const now = gateway.clock.now();

@@ -6,16 +6,15 @@ import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
   DeleteAccountDocument,
-  LoginDocument,
   LogoutAllDocument,
   LogoutDocument,
   RefreshDocument,
-  RegisterDocument,
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
 } from '../src/client/operations.js';
 import { MAX_UNDELIVERED_SESSION_EVENTS, sessionEventStream } from '../src/realtime/session-event-stream.js';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../src/realtime/websocket-server.js';
+import { PASSWORD, register, signIn } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { until } from './helpers/until.js';
 import {
@@ -30,7 +29,6 @@ import {
 } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 const SESSION_EVENTS = 'subscription { sessionEvents { kind sessionId at } }';
 const ALLOWED_ORIGIN = 'https://app.example';
 const EVIL_ORIGIN = 'https://evil.example';
@@ -66,16 +64,6 @@ async function sse(query: string, headers: Record<string, string> = {}, url = ga
   const stream = await openSseStream(url, query, headers);
   streams.push(stream);
   return stream;
-}
-
-async function signUp(username = 'subscriber') {
-  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } });
-  return registered.data!.register;
-}
-
-async function signInElsewhere(username = 'subscriber') {
-  const login = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username, password, refreshTokenDelivery: 'BODY' } });
-  return login.data!.login;
 }
 
 function as(accessToken: string): GraphQLClient {
@@ -119,7 +107,7 @@ const CREDENTIALS: [string, (accessToken: string) => Promise<string>][] = [
 describe('WebSocket credential channels', () => {
   describe.each(CREDENTIALS)('with %s', (_kind, credentialOf) => {
     it.each(WS_CHANNELS)('authenticates through %s and delivers SIGNED_IN from another device', async (_channel, channel) => {
-      const signedUp = await signUp();
+      const signedUp = await register(gateway, 'subscriber');
       const credential = await credentialOf(signedUp.accessToken);
       const { options, url } = channel(credential);
       const socket = ws(options, url);
@@ -128,14 +116,14 @@ describe('WebSocket credential channels', () => {
       await listening(signedUp.user.id);
       expect(gateway.services.live.size).toBe(1);
 
-      const other = await signInElsewhere();
+      const other = await signIn(gateway, 'subscriber');
       expect(sessionEvent(await within(events.nth(0), 5000, 'event'))).toMatchObject({ kind: 'SIGNED_IN', sessionId: other.session.id });
       expect(gateway.logs.join('')).not.toContain(credential);
     });
   });
 
   it('refuses a cookie-authenticated upgrade from another origin or without one, but not a token from any origin', async () => {
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const hijack = ws({ headers: { cookie: `accessToken=${accessToken}`, origin: EVIL_ORIGIN } });
     expect((await within(hijack.closed, 5000, 'close')).code).toBe(4403);
     const noOrigin = ws({ headers: { cookie: `accessToken=${accessToken}` } });
@@ -151,8 +139,8 @@ describe('WebSocket credential channels', () => {
   });
 
   it('closes with 4403 on an invalid, refused or missing credential at connection_init', async () => {
-    const signedUp = await signUp();
-    const revoked = await signInElsewhere();
+    const signedUp = await register(gateway, 'subscriber');
+    const revoked = await signIn(gateway, 'subscriber');
     await as(revoked.accessToken).request(LogoutDocument);
     const attempts: WsClientOptions[] = [
       { connectionParams: { authorization: 'Bearer forged' } },
@@ -180,7 +168,7 @@ describe('WebSocket credential channels', () => {
   });
 
   it('refuses sessionEvents to a personal access token without sessions:read, naming the scope', async () => {
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const { token } = await createPat(accessToken, ['profile:read']);
     const socket = ws({ connectionParams: { token } });
     const subscription = socket.subscribe(SESSION_EVENTS);
@@ -193,7 +181,7 @@ describe('WebSocket credential channels', () => {
 
 describe('WebSocket expiry and revocation', () => {
   it('closes with 4401 within a second of the access token expiring, not before', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const socket = ws({ connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
     socket.subscribe(SESSION_EVENTS);
     await within(socket.connected, 5000, 'connection ack');
@@ -210,7 +198,7 @@ describe('WebSocket expiry and revocation', () => {
   });
 
   it('closes a personal access token connection with 4401 within a second of the token expiring', async () => {
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const { token, personalAccessToken } = await createPat(accessToken, ['sessions:read'], 1);
     const socket = ws({ connectionParams: { token } });
     await within(socket.connected, 5000, 'connection ack');
@@ -223,8 +211,8 @@ describe('WebSocket expiry and revocation', () => {
     ['revokeDevice from another device', async (own: string, other: string, ownSessionId: string) => as(other).request(RevokeDeviceDocument, { id: ownSessionId })],
     ['logoutAll from another device', async (_own: string, other: string) => as(other).request(LogoutAllDocument)],
   ])('after %s: the revoked session gets its REVOKED event, then 4401 within a second', async (_name, revoke) => {
-    const signedUp = await signUp();
-    const other = await signInElsewhere();
+    const signedUp = await register(gateway, 'subscriber');
+    const other = await signIn(gateway, 'subscriber');
     const socket = ws({ connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
     const events = socket.subscribe(SESSION_EVENTS);
     await within(socket.connected, 5000, 'connection ack');
@@ -243,8 +231,8 @@ describe('WebSocket expiry and revocation', () => {
   });
 
   it('keeps the other devices open, telling them which session was revoked', async () => {
-    const signedUp = await signUp();
-    const other = await signInElsewhere();
+    const signedUp = await register(gateway, 'subscriber');
+    const other = await signIn(gateway, 'subscriber');
     const revokedSocket = ws({ connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
     const stayingSocket = ws({ connectionParams: { authorization: `Bearer ${other.accessToken}` } });
     const staying = stayingSocket.subscribe(SESSION_EVENTS);
@@ -259,15 +247,15 @@ describe('WebSocket expiry and revocation', () => {
   });
 
   it('after changePassword: closes the other sessions within a second and keeps the current one', async () => {
-    const signedUp = await signUp();
-    const other = await signInElsewhere();
+    const signedUp = await register(gateway, 'subscriber');
+    const other = await signIn(gateway, 'subscriber');
     const current = ws({ connectionParams: { token: signedUp.accessToken } });
     const elsewhere = ws({ connectionParams: { token: other.accessToken } });
     const currentEvents = current.subscribe(SESSION_EVENTS);
     await Promise.all([current.connected, elsewhere.connected]);
 
     const closedInTime = within(elsewhere.closed, ONE_SECOND, 'close within 1 s');
-    const changed = await as(signedUp.accessToken).request(ChangePasswordDocument, { currentPassword: password, newPassword: 'another long passphrase' });
+    const changed = await as(signedUp.accessToken).request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' });
     expect(changed.errors).toBeUndefined();
     expect((await closedInTime).code).toBe(4401);
     expect(sessionEvent(await within(currentEvents.nth(0), 5000, 'event'))).toMatchObject({ kind: 'REVOKED', sessionId: other.session.id });
@@ -275,9 +263,9 @@ describe('WebSocket expiry and revocation', () => {
   });
 
   it('after deleteAccount: closes every connection of the user with 4401 within a second, sessions after their REVOKED event', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const { token } = await createPat(signedUp.accessToken);
-    const bystander = await signUp('bystander');
+    const bystander = await register(gateway, 'bystander');
     const sessionSocket = ws({ connectionParams: { token: signedUp.accessToken } });
     const patSocket = ws({ connectionParams: { token } });
     const bystanderSocket = ws({ connectionParams: { token: bystander.accessToken } });
@@ -286,7 +274,7 @@ describe('WebSocket expiry and revocation', () => {
     await listening(signedUp.user.id);
 
     const closedInTime = Promise.all([sessionSocket.closed, patSocket.closed].map((closed) => within(closed, ONE_SECOND, 'close within 1 s')));
-    expect((await as(signedUp.accessToken).request(DeleteAccountDocument, { password })).errors).toBeUndefined();
+    expect((await as(signedUp.accessToken).request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
     expect(await closedInTime).toEqual([
       { code: 4401, reason: 'Account deleted' },
       { code: 4401, reason: 'Account deleted' },
@@ -297,7 +285,7 @@ describe('WebSocket expiry and revocation', () => {
   });
 
   it('after revokePersonalAccessToken: closes that token’s connections within a second and nothing else', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const { token, personalAccessToken } = await createPat(signedUp.accessToken);
     const patSocket = ws({ connectionParams: { authorization: `Bearer ${token}` } });
     const sessionSocket = ws({ connectionParams: { authorization: `Bearer ${signedUp.accessToken}` } });
@@ -312,21 +300,21 @@ describe('WebSocket expiry and revocation', () => {
 
 describe('WebSocket limits', () => {
   it('closes the 21st connection of one user with a clear reason; other users are not affected', async () => {
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const open = Array.from({ length: 20 }, () => ws({ connectionParams: { token: accessToken } }));
     await Promise.all(open.map((socket) => within(socket.connected, 5000, 'connection ack')));
     const extra = ws({ connectionParams: { token: accessToken } });
     expect(await within(extra.closed, 5000, 'close')).toEqual({ code: 4429, reason: 'Too many connections for this account' });
     expect(gateway.services.live.size).toBe(20);
 
-    const someoneElse = await signUp('someone-else');
+    const someoneElse = await register(gateway, 'someone-else');
     await within(ws({ connectionParams: { token: someoneElse.accessToken } }).connected, 5000, 'connection ack');
   });
 
   it('takes the limit from MAX_CONNECTIONS_PER_USER, counts SSE streams too, and frees a slot when a connection closes', async () => {
     await gateway.close();
     await start({ MAX_CONNECTIONS_PER_USER: '2' });
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const first = ws({ connectionParams: { token: accessToken } });
     await within(first.connected, 5000, 'connection ack');
     const stream = await sse(SESSION_EVENTS, { authorization: `Bearer ${accessToken}` });
@@ -346,7 +334,7 @@ describe('WebSocket limits', () => {
   it('closes a connection that sends a message over 64 KB (1009), handling the error itself', async () => {
     const consoleError = vi.spyOn(console, 'error');
     try {
-      const { accessToken } = await signUp();
+      const { accessToken } = await register(gateway, 'subscriber');
       const socket = ws({ connectionParams: { token: accessToken } });
       await within(socket.connected, 5000, 'connection ack');
       socket.subscribe(`subscription { sessionEvents { kind } } # ${'x'.repeat(64 * 1024)}`);
@@ -360,7 +348,7 @@ describe('WebSocket limits', () => {
   });
 
   it(`serves ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions on one connection and refuses the next`, async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const socket = ws({ connectionParams: { token: signedUp.accessToken } });
     await within(socket.connected, 5000, 'connection ack');
     const subscriptions = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => socket.subscribe(SESSION_EVENTS));
@@ -370,7 +358,7 @@ describe('WebSocket limits', () => {
     const refusal = (await within(extra.nth(0), 5000, 'refusal')) as { error: { message: string; extensions: Record<string, unknown> }[] };
     expect(refusal.error[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'MAX_SUBSCRIPTIONS_PER_CONNECTION' } });
 
-    const other = await signInElsewhere();
+    const other = await signIn(gateway, 'subscriber');
     for (const subscription of subscriptions) {
       expect(sessionEvent(await within(subscription.nth(0), 5000, 'event'))).toMatchObject({ sessionId: other.session.id });
     }
@@ -381,12 +369,12 @@ describe('WebSocket limits', () => {
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
     try {
-      const signedUp = await signUp();
+      const signedUp = await register(gateway, 'subscriber');
       const connections = Array.from({ length: 4 }, () => ws({ connectionParams: { token: signedUp.accessToken } }));
       const subscriptions = connections.flatMap((socket) => Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => socket.subscribe(SESSION_EVENTS)));
       await listening(signedUp.user.id, subscriptions.length);
 
-      const other = await signInElsewhere();
+      const other = await signIn(gateway, 'subscriber');
       const delivered = await Promise.all(subscriptions.map((subscription) => within(subscription.nth(0), 5000, 'event')));
       expect(new Set(delivered.map((result) => sessionEvent(result)?.sessionId))).toEqual(new Set([other.session.id]));
 
@@ -400,7 +388,7 @@ describe('WebSocket limits', () => {
   });
 
   it('releases a subscription’s listener when the client completes it, with the connection still open', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const socket = ws({ connectionParams: { token: signedUp.accessToken } });
     await within(socket.connected, 5000, 'connection ack');
     const events = collect((sink) => socket.client.subscribe({ query: SESSION_EVENTS }, sink));
@@ -413,7 +401,7 @@ describe('WebSocket limits', () => {
   });
 
   it('serves mutations over HTTP only', async () => {
-    const { accessToken } = await signUp();
+    const { accessToken } = await register(gateway, 'subscriber');
     const socket = ws({ connectionParams: { token: accessToken } });
     const result = (await within(socket.subscribe('mutation { logout }').nth(0), 5000, 'refusal')) as { error: { message: string }[] };
     expect(result.error[0]!.message).toBe('Mutations are served over HTTP only');
@@ -438,7 +426,7 @@ describe('WebSocket limits', () => {
   });
 
   it('holds a bounded number of events for a subscriber that stops reading, dropping the rest', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const caller = { kind: 'session' as const, userId: signedUp.user.id, sessionId: signedUp.session.id, expiresAt: Date.parse(signedUp.accessTokenExpiresAt) };
     const connection = { caller, end: () => {} };
     const request = new Request(gateway.url);
@@ -478,7 +466,7 @@ describe('WebSocket limits', () => {
   });
 
   it('closes every connection (1001) and releases every listener and slot when the gateway closes', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const socket = ws({ connectionParams: { token: signedUp.accessToken } });
     socket.subscribe(SESSION_EVENTS);
     await listening(signedUp.user.id);
@@ -497,13 +485,13 @@ describe('WebSocket limits', () => {
 describe('SSE', () => {
   describe.each(CREDENTIALS)('with %s', (_kind, credentialOf) => {
     it.each(SSE_CHANNELS)('authenticates through %s and delivers SIGNED_IN from another device', async (_channel, channel) => {
-      const signedUp = await signUp();
+      const signedUp = await register(gateway, 'subscriber');
       const credential = await credentialOf(signedUp.accessToken);
       const { headers, url } = channel(credential);
       const stream = await sse(SESSION_EVENTS, headers, url);
       expect(stream.status).toBe(200);
       await listening(signedUp.user.id);
-      const other = await signInElsewhere();
+      const other = await signIn(gateway, 'subscriber');
       expect(await within(stream.nth(0), 5000, 'event')).toMatchObject({
         event: 'next',
         data: { data: { sessionEvents: { kind: 'SIGNED_IN', sessionId: other.session.id } } },
@@ -513,7 +501,7 @@ describe('SSE', () => {
   });
 
   it('ends with TOKEN_EXPIRED within a second of the access token expiring', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const stream = await sse(SESSION_EVENTS, { authorization: `Bearer ${signedUp.accessToken}` });
     await listening(signedUp.user.id);
     gateway.clock.set(Date.parse(signedUp.accessTokenExpiresAt));
@@ -524,7 +512,7 @@ describe('SSE', () => {
   });
 
   it('after logout: sends the REVOKED event, then ends with SESSION_REVOKED within a second', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const stream = await sse(SESSION_EVENTS, { authorization: `Bearer ${signedUp.accessToken}` });
     await listening(signedUp.user.id);
     const endedInTime = within(stream.ended, ONE_SECOND, 'stream end within 1 s');
@@ -537,13 +525,13 @@ describe('SSE', () => {
   });
 
   it('after deleteAccount: ends with USER_NOT_FOUND within a second, for a session and a token', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const { token } = await createPat(signedUp.accessToken);
     const sessionStream = await sse(SESSION_EVENTS, { authorization: `Bearer ${signedUp.accessToken}` });
     const patStream = await sse(SESSION_EVENTS, { authorization: `Bearer ${token}` });
     await listening(signedUp.user.id, 2);
     const endedInTime = Promise.all([sessionStream.ended, patStream.ended].map((ended) => within(ended, ONE_SECOND, 'stream end within 1 s')));
-    await as(signedUp.accessToken).request(DeleteAccountDocument, { password });
+    await as(signedUp.accessToken).request(DeleteAccountDocument, { password: PASSWORD });
     await endedInTime;
     for (const stream of [sessionStream, patStream]) {
       expect(lastError(stream)?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'USER_NOT_FOUND' });
@@ -551,7 +539,7 @@ describe('SSE', () => {
   });
 
   it('after revokePersonalAccessToken: ends that token’s stream within a second', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const { token, personalAccessToken } = await createPat(signedUp.accessToken);
     const stream = await sse(SESSION_EVENTS, { authorization: `Bearer ${token}` });
     await listening(signedUp.user.id);
@@ -569,7 +557,7 @@ describe('SSE', () => {
   });
 
   it('releases its slot and listener as soon as the client goes away', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     const stream = await sse(SESSION_EVENTS, { authorization: `Bearer ${signedUp.accessToken}` });
     await listening(signedUp.user.id);
     expect(gateway.services.live.size).toBe(1);
@@ -581,7 +569,7 @@ describe('SSE', () => {
 
 describe('reconnecting with a fresh token (the README recipe)', () => {
   it('resubscribes after 4401 with the token connectionParams reads at every connection', async () => {
-    const signedUp = await signUp();
+    const signedUp = await register(gateway, 'subscriber');
     let accessToken = signedUp.accessToken;
     let refreshToken = signedUp.refreshToken!;
     const client = createClient({
@@ -621,7 +609,7 @@ describe('reconnecting with a fresh token (the README recipe)', () => {
       await listening(signedUp.user.id);
       expect(accessToken).not.toBe(signedUp.accessToken);
 
-      const other = await signInElsewhere();
+      const other = await signIn(gateway, 'subscriber');
       await until(() => received.length > 0, 'an event on the new connection');
       expect(sessionEvent(received[0])).toMatchObject({ kind: 'SIGNED_IN', sessionId: other.session.id });
     } finally {

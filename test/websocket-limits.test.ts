@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MeDocument, RegisterDocument } from '../src/client/operations.js';
 import { DEFAULT_MESSAGE_BURST, DEFAULT_MESSAGES_PER_SECOND, TOO_MANY_MESSAGES } from '../src/realtime/websocket-transport.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { openWsClient, within } from './helpers/realtime-clients.js';
 import { until } from './helpers/until.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 
 let gateway: TestGateway;
 let accessToken: string;
@@ -15,7 +15,7 @@ const sockets: WebSocket[] = [];
 
 beforeEach(async () => {
   gateway = await startTestGateway();
-  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'flooder', password, refreshTokenDelivery: 'BODY' } });
+  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'flooder', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
   accessToken = registered.data!.register.accessToken;
 });
 afterEach(async () => {

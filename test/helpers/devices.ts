@@ -1,5 +1,4 @@
-import { expect } from 'vitest';
-import { LoginDocument, RegisterDocument } from '../../src/client/operations.js';
+import { PASSWORD, signIn as signInAccount } from './accounts.js';
 import { GraphQLClient } from './graphql-client.js';
 
 /** One signed-in client: its session and tokens, and a GraphQL client that sends the access token. */
@@ -30,12 +29,7 @@ export function deviceOf(url: string, payload: DevicePayload): Device {
   };
 }
 
-/** Registers (or logs in) over HTTP with BODY delivery; fails the test on any error. */
-export async function signIn(url: string, username: string, password: string, { register = false } = {}): Promise<Device> {
-  const input = { username, password, refreshTokenDelivery: 'BODY' as const };
-  const anonymous = new GraphQLClient(url);
-  const response = register ? await anonymous.request(RegisterDocument, { input }) : await anonymous.request(LoginDocument, { input });
-  expect(response.errors).toBeUndefined();
-  const data = response.data as { register?: DevicePayload; login?: DevicePayload };
-  return deviceOf(url, (register ? data.register : data.login)!);
+/** Registers (or logs in) over HTTP with BODY delivery (accounts.ts signIn); fails the test on any error. */
+export async function signIn(url: string, username: string, password = PASSWORD, { register = false } = {}): Promise<Device> {
+  return deviceOf(url, await signInAccount({ url }, username, { password, register }));
 }
