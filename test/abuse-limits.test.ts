@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CreatePersonalAccessTokenDocument, RefreshDocument, RegisterDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { CreatePersonalAccessTokenDocument, RefreshDocument, RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../src/auth/access-tokens.js';
-import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { eventStreamResults } from './helpers/realtime-clients.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { DEFAULT_RATE_LIMITS, loadConfig } from '../src/config.js';
 import { createClientAddressResolver } from '../src/http/client-address.js';
 import { canonicalAddress, clientNetwork } from '../src/http/ip-address.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { MeDocument, RegisterDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

@@ -4,7 +4,7 @@ import { type LimitedMutations, withLimits } from '../src/abuse/limited-mutation
 import { RateLimits } from '../src/abuse/rate-limits.js';
 import { ManualClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import { RegisterDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

@@ -8,7 +8,7 @@ import {
   RefreshDocument,
   RegisterDocument,
   RevokeDeviceDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { describe, expect, PASSWORD, signIn, test } from './helpers/fixtures.js';
 

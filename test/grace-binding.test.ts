@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
-import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { MAX_GRACE_REPLAYS } from '../src/sessions/session-store.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';

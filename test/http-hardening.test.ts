@@ -1,6 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChangePasswordDocument, LoginDocument, LogoutAllDocument, MeDocument } from '../src/client/operations.js';
+import { ChangePasswordDocument, LoginDocument, LogoutAllDocument, MeDocument } from '../client/operations.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
 import { PASSWORD } from './helpers/accounts.js';

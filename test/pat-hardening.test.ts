@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { generatePersonalAccessToken } from '../src/auth/personal-access-token-format.js';
+import { generatePersonalAccessToken } from '../src/auth/personal-access-tokens/token-format.js';
 import { ManualClock } from '../src/clock.js';
-import { PersonalAccessTokenCache } from '../src/auth/personal-access-token-cache.js';
+import { PersonalAccessTokenCache } from '../src/auth/personal-access-tokens/token-cache.js';
 import {
   CreatePersonalAccessTokenDocument,
   DeleteAccountDocument,
   MeDocument,
   RegisterDocument,
   RevokePersonalAccessTokenDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { openWsClient } from './helpers/realtime-clients.js';

@@ -13,15 +13,15 @@ import {
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
   UpdateUsernameDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import {
   checksumOf,
   generatePersonalAccessToken,
   isWellFormedPersonalAccessToken,
   PERSONAL_ACCESS_TOKEN_PREFIX,
-} from '../src/auth/personal-access-token-format.js';
-import { PersonalAccessTokenStore } from '../src/auth/personal-access-token-store.js';
-import { LAST_USED_WRITE_INTERVAL_MS } from '../src/auth/personal-access-token-verifier.js';
+} from '../src/auth/personal-access-tokens/token-format.js';
+import { PersonalAccessTokenStore } from '../src/auth/personal-access-tokens/token-store.js';
+import { LAST_USED_WRITE_INTERVAL_MS } from '../src/auth/personal-access-tokens/token-verifier.js';
 import { PASSWORD, register, signIn } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LoginDocument, RegisterDocument } from '../src/client/operations.js';
+import { LoginDocument, RegisterDocument } from '../client/operations.js';
 import { loadConfig } from '../src/config.js';
 import { MAX_AUTHORIZATION_HEADER_BYTES, MAX_REQUEST_BODY_BYTES } from '../src/plugins/use-request-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';

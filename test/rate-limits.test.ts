@@ -6,7 +6,7 @@ import { MemoryTokenBucket } from '../src/abuse/memory-token-bucket.js';
 import { RedisTokenBucket } from '../src/abuse/redis-token-bucket.js';
 import type { TokenBucketSpec } from '../src/abuse/token-bucket.js';
 import { ManualClock } from '../src/clock.js';
-import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

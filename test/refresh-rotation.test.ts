@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MeDocument, RefreshDocument, RegisterDocument } from '../src/client/operations.js';
+import { MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { hashToken } from '../src/auth/opaque-token.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

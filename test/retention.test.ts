@@ -1,7 +1,7 @@
 import type { Kysely, KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
-import { DEFAULT_PAT_CACHE_REFUSAL_TTL_MS, DEFAULT_PAT_CACHE_TTL_MS } from '../src/auth/personal-access-token-cache.js';
+import { DEFAULT_PAT_CACHE_REFUSAL_TTL_MS, DEFAULT_PAT_CACHE_TTL_MS } from '../src/auth/personal-access-tokens/token-cache.js';
 import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
@@ -12,7 +12,7 @@ import {
   PersonalAccessTokensDocument,
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { ManualClock } from '../src/clock.js';
 import { connectDatabase } from '../src/db/connect.js';
 import { DEFAULT_ENDED_PERSONAL_ACCESS_TOKEN_RETENTION_MS, DEFAULT_ENDED_SESSION_RETENTION_MS, Retention, type RetentionOptions } from '../src/db/retention.js';

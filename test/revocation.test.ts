@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Accounts, type PasswordAttempts } from '../src/accounts/accounts.js';
-import { forgetRevokedPersonalAccessTokens } from '../src/auth/forget-revoked-personal-access-tokens.js';
-import { PersonalAccessTokenCache } from '../src/auth/personal-access-token-cache.js';
+import { forgetRevokedPersonalAccessTokens } from '../src/auth/personal-access-tokens/forget-revoked-tokens.js';
+import { PersonalAccessTokenCache } from '../src/auth/personal-access-tokens/token-cache.js';
 import { ManualClock } from '../src/clock.js';
 import {
   ChangePasswordDocument,
@@ -13,7 +13,7 @@ import {
   MeDocument,
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { capturedLogger } from './helpers/captured-logger.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';

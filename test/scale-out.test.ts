@@ -7,7 +7,7 @@ import {
   LogoutDocument,
   MeDocument,
   RefreshDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { PASSWORD, register } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';

@@ -10,7 +10,7 @@ import {
   RegisterDocument,
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import type { SecurityEvent } from '../src/security-events/security-event.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';

@@ -11,7 +11,7 @@ import {
   RefreshDocument,
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
-} from '../src/client/operations.js';
+} from '../client/operations.js';
 import { MAX_UNDELIVERED_SESSION_EVENTS, sessionEventStream } from '../src/realtime/session-event-stream.js';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../src/realtime/websocket-server.js';
 import { PASSWORD, register, signIn } from './helpers/accounts.js';

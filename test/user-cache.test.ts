@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserCache, type UserProfile } from '../src/accounts/user-cache.js';
 import { ManualClock } from '../src/clock.js';
-import { DeleteAccountDocument, MeDocument, RefreshDocument, UpdateUsernameDocument } from '../src/client/operations.js';
+import { DeleteAccountDocument, MeDocument, RefreshDocument, UpdateUsernameDocument } from '../client/operations.js';
 import type { Database } from '../src/db/tables.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';

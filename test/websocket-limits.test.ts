@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MeDocument, RegisterDocument } from '../src/client/operations.js';
+import { MeDocument, RegisterDocument } from '../client/operations.js';
 import { DEFAULT_MESSAGE_BURST, DEFAULT_MESSAGES_PER_SECOND, TOO_MANY_MESSAGES } from '../src/realtime/websocket-transport.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';

@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { PersonalAccessTokenAttempts } from '../auth/personal-access-token-verifier.js';
+import type { PersonalAccessTokenAttempts } from '../auth/personal-access-tokens/token-verifier.js';
 import { clientKey } from './client-key.js';
 import { consumeOrRefuse } from './rate-limiter-store.js';
 

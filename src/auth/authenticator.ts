@@ -3,8 +3,8 @@ import type { RevokedSessions } from '../revocation/revoked-sessions.js';
 import type { RevokedUsers } from '../revocation/revoked-users.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { Caller } from './caller.js';
-import { looksLikePersonalAccessToken } from './personal-access-token-format.js';
-import type { PersonalAccessTokenVerifier } from './personal-access-token-verifier.js';
+import { looksLikePersonalAccessToken } from './personal-access-tokens/token-format.js';
+import type { PersonalAccessTokenVerifier } from './personal-access-tokens/token-verifier.js';
 
 export interface AuthenticatorOptions {
   readonly accessTokens: AccessTokens;

@@ -1,4 +1,4 @@
-import type { PersonalAccessTokenView } from '../auth/personal-access-tokens.js';
+import type { PersonalAccessTokenView } from '../auth/personal-access-tokens/personal-access-tokens.js';
 import { builder } from './builder.js';
 
 const PersonalAccessTokenType = builder.objectRef<PersonalAccessTokenView>('PersonalAccessToken').implement({

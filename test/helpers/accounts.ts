@@ -1,4 +1,4 @@
-import { type AuthPayloadFieldsFragment, LoginDocument, RegisterDocument } from '../../src/client/operations.js';
+import { type AuthPayloadFieldsFragment, LoginDocument, RegisterDocument } from '../../client/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './graphql-client.js';
 
 /** The password every test account uses (it passes the password policy). */

@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Clock } from '../clock.js';
-import type { Database, PersonalAccessTokensTable } from '../db/tables.js';
-import { UnauthenticatedError } from '../errors.js';
-import type { Revocation } from '../revocation/revocation.js';
+import type { Clock } from '../../clock.js';
+import type { Database, PersonalAccessTokensTable } from '../../db/tables.js';
+import { UnauthenticatedError } from '../../errors.js';
+import type { Revocation } from '../../revocation/revocation.js';
 
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
 

@@ -1,5 +1,5 @@
-import type { Revocations } from '../revocation/revocations.js';
-import type { PersonalAccessTokenCache } from './personal-access-token-cache.js';
+import type { Revocations } from '../../revocation/revocations.js';
+import type { PersonalAccessTokenCache } from './token-cache.js';
 
 export interface ForgetRevokedPersonalAccessTokensOptions {
   readonly revocations: Pick<Revocations, 'onRevoked'>;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { BadUserInputError, NotFoundError } from '../errors.js';
-import type { SecurityEventClient, SecurityEventRecorder } from '../security-events/security-event.js';
-import { hashToken } from './opaque-token.js';
-import { displayPrefixOf, generatePersonalAccessToken } from './personal-access-token-format.js';
-import { parseScopes } from './personal-access-token-scopes.js';
-import type { PersonalAccessTokenRow, PersonalAccessTokenStore } from './personal-access-token-store.js';
+import type { Clock } from '../../clock.js';
+import { BadUserInputError, NotFoundError } from '../../errors.js';
+import type { SecurityEventClient, SecurityEventRecorder } from '../../security-events/security-event.js';
+import { hashToken } from '../opaque-token.js';
+import { displayPrefixOf, generatePersonalAccessToken } from './token-format.js';
+import { parseScopes } from './token-scopes.js';
+import type { PersonalAccessTokenRow, PersonalAccessTokenStore } from './token-store.js';
 
 export const MAX_LIVE_PERSONAL_ACCESS_TOKENS = 50;
 export const MAX_TOKEN_NAME_LENGTH = 100;

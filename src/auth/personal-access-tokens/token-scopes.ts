@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../../errors.js';
 
 /** The scopes the gateway itself checks, and what each one allows. */
 export const GATEWAY_SCOPES = Object.freeze({

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { AccountDeletions } from '../accounts/account-deletions.js';
-import type { Clock } from '../clock.js';
-import { UnauthenticatedError } from '../errors.js';
-import type { PersonalAccessTokenCaller } from './caller.js';
-import type { CachedPersonalAccessToken, PersonalAccessTokenCache, PersonalAccessTokenRefusal } from './personal-access-token-cache.js';
-import { isWellFormedPersonalAccessToken } from './personal-access-token-format.js';
-import type { PersonalAccessTokenStore } from './personal-access-token-store.js';
-import { hashToken } from './opaque-token.js';
+import type { AccountDeletions } from '../../accounts/account-deletions.js';
+import type { Clock } from '../../clock.js';
+import { UnauthenticatedError } from '../../errors.js';
+import type { PersonalAccessTokenCaller } from '../caller.js';
+import type { CachedPersonalAccessToken, PersonalAccessTokenCache, PersonalAccessTokenRefusal } from './token-cache.js';
+import { isWellFormedPersonalAccessToken } from './token-format.js';
+import type { PersonalAccessTokenStore } from './token-store.js';
+import { hashToken } from '../opaque-token.js';
 
 /** last_used_at is written at most this often per token. */
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;

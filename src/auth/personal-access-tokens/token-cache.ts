@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
-import type { UnauthenticatedReason } from '../errors.js';
+import type { Clock } from '../../clock.js';
+import type { UnauthenticatedReason } from '../../errors.js';
 
 /** What the authenticator needs to know of a personal access token, without its secret. */
 export interface CachedPersonalAccessToken {
