@@ -29,10 +29,14 @@ const SIGNAL_RELAY_WINDOW_MS = 1_000;
 
 function build(): void {
   console.log('building the gateway and the bench scripts (tsc -p bench/tsconfig.build.json)');
-  const tsc = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(PROJECT_ROOT, 'bench', 'tsconfig.build.json')], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(PROJECT_ROOT, 'bench', 'tsconfig.build.json')],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    },
+  );
   // tsc emits despite type errors; someone's unfinished file elsewhere should not stop a bench.
   if (tsc.status !== 0) console.warn(`tsc reported errors (the build was emitted anyway):\n${tsc.stdout}${tsc.stderr}`);
 }

@@ -12,13 +12,7 @@ export type ErrorCode =
   | 'INTERNAL';
 
 /** Why a credential was refused (extensions.reason of UNAUTHENTICATED). */
-export type UnauthenticatedReason =
-  | 'TOKEN_MISSING'
-  | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED'
-  | 'SESSION_REVOKED'
-  | 'USER_NOT_FOUND'
-  | 'REFRESH_TOKEN_REUSED';
+export type UnauthenticatedReason = 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_REVOKED' | 'USER_NOT_FOUND' | 'REFRESH_TOKEN_REUSED';
 
 interface HttpExtension {
   status?: number;

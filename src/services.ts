@@ -96,7 +96,15 @@ export interface ServiceDependencies {
 }
 
 /** Wires the gateway's services together; loads (or creates) the signing keys. */
-export async function createServices({ config, db, clock, logger, revocationChannel, rateLimiterStore, ...dependencies }: ServiceDependencies): Promise<Services> {
+export async function createServices({
+  config,
+  db,
+  clock,
+  logger,
+  revocationChannel,
+  rateLimiterStore,
+  ...dependencies
+}: ServiceDependencies): Promise<Services> {
   const securityEvents = dependencies.securityEvents ?? new SecurityEventLog({ logger, clock });
   const signingKeys = await SigningKeys.open({
     db,
@@ -172,7 +180,9 @@ export async function createServices({ config, db, clock, logger, revocationChan
   const live = new LiveConnections({ clock, maxPerUser: config.maxConnectionsPerUser });
   const sessionEvents = new SessionEvents({
     logger,
-    eventTarget: redis ? createRedisEventTarget({ publishClient: safePublisher(redis.commands, logger), subscribeClient: safeSubscriber(redis.subscriber, logger) }) : undefined,
+    eventTarget: redis
+      ? createRedisEventTarget({ publishClient: safePublisher(redis.commands, logger), subscribeClient: safeSubscriber(redis.subscriber, logger) })
+      : undefined,
     topicPrefix: redis ? config.redisKeyPrefix : '',
   });
   const stopEndingRevokedChannels = endChannelsOnRevocation({ revocations, live, sessionEvents, clock, revokedUsers });
@@ -198,7 +208,13 @@ export async function createServices({ config, db, clock, logger, revocationChan
     deletions: accountDeletions,
     securityEvents,
   });
-  const retention = new Retention({ db, clock, logger, accessTokenWindowMs: revokedSessions.windowMs, refreshReuseGraceMs: config.refreshReuseGraceSeconds * 1000 });
+  const retention = new Retention({
+    db,
+    clock,
+    logger,
+    accessTokenWindowMs: revokedSessions.windowMs,
+    refreshReuseGraceMs: config.refreshReuseGraceSeconds * 1000,
+  });
   retention.start();
   return {
     config,

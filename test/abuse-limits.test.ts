@@ -36,7 +36,11 @@ const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
 /** Registers an account from an IP of its own; a client holding its access token. */
 async function signUp(gateway: TestGateway, username: string): Promise<{ userId: string; client: GraphQLClient }> {
-  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+  const response = await new GraphQLClient(gateway.url).request(
+    RegisterDocument,
+    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
+    from(nextIp()),
+  );
   expect(response.errors).toBeUndefined();
   const payload = response.data!.register;
   return { userId: payload.user.id, client: new GraphQLClient(gateway.url, { authorization: `Bearer ${payload.accessToken}` }) };
@@ -137,7 +141,10 @@ describe('one limited mutation per operation', () => {
 
   it.each([
     ['two aliased updateUsername', twoRenames],
-    ['updateUsername and createPersonalAccessToken', 'mutation { updateUsername(username: "first_name") { id } createPersonalAccessToken(input: { name: "x" }) { token } }'],
+    [
+      'updateUsername and createPersonalAccessToken',
+      'mutation { updateUsername(username: "first_name") { id } createPersonalAccessToken(input: { name: "x" }) { token } }',
+    ],
   ])('refuses %s whole, before any of it runs', async (_name, query) => {
     const gateway = await start();
     const alice = await signUp(gateway, 'alice');
@@ -150,10 +157,16 @@ describe('one limited mutation per operation', () => {
   });
 
   it.each([
-    ['three aliases', 'mutation { a: createPersonalAccessToken(input: { name: "a" }) { token } b: createPersonalAccessToken(input: { name: "b" }) { token } c: createPersonalAccessToken(input: { name: "c" }) { token } }'],
+    [
+      'three aliases',
+      'mutation { a: createPersonalAccessToken(input: { name: "a" }) { token } b: createPersonalAccessToken(input: { name: "b" }) { token } c: createPersonalAccessToken(input: { name: "c" }) { token } }',
+    ],
     ['a repeated field', 'mutation { createPersonalAccessToken(input: { name: "a" }) { token } createPersonalAccessToken(input: { name: "a" }) { token } }'],
     ['a fragment spread twice', 'mutation { ...M ...M } fragment M on Mutation { createPersonalAccessToken(input: { name: "a" }) { token } }'],
-    ['an inline fragment', 'mutation { createPersonalAccessToken(input: { name: "a" }) { token } ... on Mutation { b: createPersonalAccessToken(input: { name: "b" }) { token } } }'],
+    [
+      'an inline fragment',
+      'mutation { createPersonalAccessToken(input: { name: "a" }) { token } ... on Mutation { b: createPersonalAccessToken(input: { name: "b" }) { token } } }',
+    ],
   ])('mints nothing for createPersonalAccessToken repeated through %s', async (_name, query) => {
     const gateway = await start();
     const alice = await signUp(gateway, 'alice');
@@ -173,8 +186,13 @@ describe('one limited mutation per operation', () => {
     expect(one.data!.mine.token.startsWith('gwp_')).toBe(true);
 
     const create = { query: 'mutation { createPersonalAccessToken(input: { name: "batched" }) { token } }' };
-    const doubled = { query: 'mutation { a: createPersonalAccessToken(input: { name: "a" }) { token } b: createPersonalAccessToken(input: { name: "b" }) { token } }' };
-    const results = (await (await alice.client.post([create, doubled, create])).json()) as { data?: unknown; errors?: { extensions: Record<string, unknown> }[] }[];
+    const doubled = {
+      query: 'mutation { a: createPersonalAccessToken(input: { name: "a" }) { token } b: createPersonalAccessToken(input: { name: "b" }) { token } }',
+    };
+    const results = (await (await alice.client.post([create, doubled, create])).json()) as {
+      data?: unknown;
+      errors?: { extensions: Record<string, unknown> }[];
+    }[];
     expect(results.map((result) => result.errors?.[0]?.extensions.code)).toEqual([undefined, 'BAD_USER_INPUT', undefined]);
     expect(await gateway.handle.db.selectFrom('personal_access_tokens').select('id').execute()).toHaveLength(3);
   });

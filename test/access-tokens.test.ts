@@ -34,7 +34,17 @@ function me(token: string) {
 async function signWithGatewayKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
   const key = gateway.services.signingKeys.current;
   const now = Math.floor(gateway.clock.now() / 1000);
-  const full = { type: 'access', sid: sessionId, sub: userId, jti: 'j-1', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600, ...claims };
+  const full = {
+    type: 'access',
+    sid: sessionId,
+    sub: userId,
+    jti: 'j-1',
+    iss: gateway.config.issuer,
+    aud: gateway.config.audience,
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  };
   for (const [name, value] of Object.entries(full)) if (value === undefined) delete (full as Record<string, unknown>)[name];
   return new SignJWT(full).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt', ...header }).sign(key.privateKey);
 }
@@ -59,7 +69,16 @@ describe('access token verification', () => {
   });
 
   const forgeries: [string, () => Promise<string>][] = [
-    ['alg none', async () => new UnsecuredJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x' }).setIssuer(gateway.config.issuer).setAudience(gateway.config.audience).setIssuedAt().setExpirationTime('10m').encode()],
+    [
+      'alg none',
+      async () =>
+        new UnsecuredJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x' })
+          .setIssuer(gateway.config.issuer)
+          .setAudience(gateway.config.audience)
+          .setIssuedAt()
+          .setExpirationTime('10m')
+          .encode(),
+    ],
     [
       'alg none with our kid and typ',
       async () => {
@@ -82,7 +101,16 @@ describe('access token verification', () => {
           async () => {
             const key = await secret();
             const now = Math.floor(gateway.clock.now() / 1000);
-            return new SignJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600 })
+            return new SignJWT({
+              type: 'access',
+              sid: sessionId,
+              sub: userId,
+              jti: 'x',
+              iss: gateway.config.issuer,
+              aud: gateway.config.audience,
+              iat: now,
+              exp: now + 600,
+            })
               .setProtectedHeader({ alg: 'HS256', kid: decodeProtectedHeader(accessToken).kid!, typ: 'at+jwt' })
               .sign(typeof key === 'string' ? new TextEncoder().encode(key) : key);
           },
@@ -93,7 +121,16 @@ describe('access token verification', () => {
       async () => {
         const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
         const now = Math.floor(gateway.clock.now() / 1000);
-        return new SignJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600 })
+        return new SignJWT({
+          type: 'access',
+          sid: sessionId,
+          sub: userId,
+          jti: 'x',
+          iss: gateway.config.issuer,
+          aud: gateway.config.audience,
+          iat: now,
+          exp: now + 600,
+        })
           .setProtectedHeader({ alg: 'EdDSA', kid: 'attacker-key', typ: 'at+jwt' })
           .sign(privateKey);
       },

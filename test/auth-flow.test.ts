@@ -50,7 +50,9 @@ describe('sign-in flow over HTTP with a cookie jar', () => {
 
     // a body-delivery login on another device, then refresh through the body
     const cli = new GraphQLClient(gateway.url);
-    const login = await cli.request(LoginDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY', deviceName: 'laptop CLI' } });
+    const login = await cli.request(LoginDocument, {
+      input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY', deviceName: 'laptop CLI' },
+    });
     expect(login.errors).toBeUndefined();
     expect(login.headers.getSetCookie()).toEqual([]);
     const bodyToken = login.data!.login.refreshToken!;
@@ -100,11 +102,23 @@ describe('auth cookies', () => {
   /** The attributes of a Set-Cookie header, parsed by the same cookie jar a browser-like client uses. */
   function attributes(setCookie: string) {
     const cookie = Cookie.parse(setCookie)!;
-    return { name: cookie.key, value: cookie.value, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure: cookie.secure, path: cookie.path, maxAge: cookie.maxAge };
+    return {
+      name: cookie.key,
+      value: cookie.value,
+      httpOnly: cookie.httpOnly,
+      sameSite: cookie.sameSite,
+      secure: cookie.secure,
+      path: cookie.path,
+      maxAge: cookie.maxAge,
+    };
   }
 
   test('are httpOnly, SameSite=Strict, Secure in production, scoped to the GraphQL path, and end with their tokens', async () => {
-    const production = await start({ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki', GRAPHQL_PATH: '/api/graphql' });
+    const production = await start({
+      NODE_ENV: 'production',
+      GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki',
+      GRAPHQL_PATH: '/api/graphql',
+    });
     const client = new GraphQLClient(production.url);
     const registered = await client.request(RegisterDocument, { input: { username: 'secure', password: PASSWORD } });
     expect(registered.errors).toBeUndefined();
@@ -149,7 +163,9 @@ describe('auth cookies', () => {
     const browser = new GraphQLClient(started.url);
     expect((await browser.request(RegisterDocument, { input: { username: 'channels', password: PASSWORD } })).errors).toBeUndefined();
     const cookieToken = (await browser.cookie('refreshToken'))!;
-    const cli = (await browser.request(LoginDocument, { input: { username: 'channels', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, { withoutCookies: true })).data!.login;
+    const cli = (
+      await browser.request(LoginDocument, { input: { username: 'channels', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, { withoutCookies: true })
+    ).data!.login;
 
     // With the argument: the body, and no cookie, although the caller also holds the cookie.
     const viaBody = await browser.request(RefreshDocument, { refreshToken: cli.refreshToken });

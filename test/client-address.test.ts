@@ -9,7 +9,6 @@ import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.
 import { configError } from './helpers/config-error.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-
 function request(remoteAddress: string, forwardedFor?: string): IncomingMessage {
   return { socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
 }
@@ -83,7 +82,6 @@ describe('client network (the key of the per-IP limits)', () => {
 });
 
 describe('TRUSTED_PROXIES and ALLOWED_ORIGINS validation', () => {
-
   it('accepts CIDRs and single addresses of both families', () => {
     const config = loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, ::1, fd00::/8, 192.168.1.0/24' });
     expect(config.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', '192.168.1.0/24']);
@@ -136,7 +134,12 @@ describe('X-Forwarded-For over HTTP', () => {
       { headers: { 'x-forwarded-for': forwardedFor } },
     );
     expect(response.errors).toBeUndefined();
-    const row = await gateways.at(-1)!.handle.db.selectFrom('sessions').select('ip').where('id', '=', response.data!.register.session.id).executeTakeFirstOrThrow();
+    const row = await gateways
+      .at(-1)!
+      .handle.db.selectFrom('sessions')
+      .select('ip')
+      .where('id', '=', response.data!.register.session.id)
+      .executeTakeFirstOrThrow();
     expect(row.ip).toBe(response.data!.register.session.ip);
     return row.ip;
   }

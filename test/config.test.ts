@@ -6,7 +6,6 @@ import { configError } from './helpers/config-error.js';
 
 const strongSecret = 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki';
 
-
 describe('configuration', () => {
   it('starts in development with safe defaults and freezes the result', () => {
     const config = loadConfig({});

@@ -25,28 +25,31 @@ async function start(env: Record<string, string> = {}): Promise<GatewayProcess> 
 
 describe('crash safety', () => {
   // On PostgreSQL the setting is ignored and the transaction is what makes it durable.
-  it.each(['NORMAL (the default)', 'FULL'])('never loses a refresh that answered success, across kill -9 and restart, with SQLite synchronous %s', async (setting) => {
-    database = await createTestDatabase();
-    const env: Record<string, string> = setting === 'FULL' ? { SQLITE_SYNCHRONOUS: 'FULL' } : {};
-    const first = await start(env);
-    const client = new GraphQLClient(first.url);
-    const registered = await client.request(RegisterDocument, {
-      input: { username: 'durable', password: PASSWORD, refreshTokenDelivery: 'BODY' },
-    });
-    let token = registered.data!.register.refreshToken!;
-    for (let i = 0; i < 5; i++) {
-      const rotated = await client.request(RefreshDocument, { refreshToken: token });
-      expect(rotated.errors).toBeUndefined();
-      token = rotated.data!.refresh.refreshToken!;
-    }
-    await first.kill();
+  it.each(['NORMAL (the default)', 'FULL'])(
+    'never loses a refresh that answered success, across kill -9 and restart, with SQLite synchronous %s',
+    async (setting) => {
+      database = await createTestDatabase();
+      const env: Record<string, string> = setting === 'FULL' ? { SQLITE_SYNCHRONOUS: 'FULL' } : {};
+      const first = await start(env);
+      const client = new GraphQLClient(first.url);
+      const registered = await client.request(RegisterDocument, {
+        input: { username: 'durable', password: PASSWORD, refreshTokenDelivery: 'BODY' },
+      });
+      let token = registered.data!.register.refreshToken!;
+      for (let i = 0; i < 5; i++) {
+        const rotated = await client.request(RefreshDocument, { refreshToken: token });
+        expect(rotated.errors).toBeUndefined();
+        token = rotated.data!.refresh.refreshToken!;
+      }
+      await first.kill();
 
-    const second = await start(env);
-    const after = await new GraphQLClient(second.url).request(RefreshDocument, { refreshToken: token });
-    expect(after.errors).toBeUndefined();
-    const me = await new GraphQLClient(second.url, { authorization: `Bearer ${after.data!.refresh.accessToken}` }).request(MeDocument);
-    expect(me.data?.me.username).toBe('durable');
-  });
+      const second = await start(env);
+      const after = await new GraphQLClient(second.url).request(RefreshDocument, { refreshToken: token });
+      expect(after.errors).toBeUndefined();
+      const me = await new GraphQLClient(second.url, { authorization: `Bearer ${after.data!.refresh.accessToken}` }).request(MeDocument);
+      expect(me.data?.me.username).toBe('durable');
+    },
+  );
 
   it.each([
     ['NORMAL', 1],

@@ -149,7 +149,11 @@ describe('CORS', () => {
 
   it('marks every answer as varying with Origin, so that no cache hands one origin the CORS headers of another', async () => {
     const gateway = await start({ ALLOWED_ORIGINS: APP });
-    const sameOrigin = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const sameOrigin = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     for (const response of [await post(gateway, APP), await post(gateway, 'https://evil.example'), await preflight(gateway, APP), sameOrigin]) {
       expect(response.headers.get('vary')?.split(/, */)).toContain('Origin');
     }

@@ -40,7 +40,11 @@ const nextIp = () => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250
 const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
 async function signUp(gateway: TestGateway, username: string): Promise<GraphQLClient> {
-  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+  const response = await new GraphQLClient(gateway.url).request(
+    RegisterDocument,
+    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
+    from(nextIp()),
+  );
   expect(response.errors).toBeUndefined();
   return new GraphQLClient(gateway.url, { authorization: `Bearer ${response.data!.register.accessToken}` });
 }
@@ -61,7 +65,9 @@ function expectRateLimited(response: GraphQLResponse<unknown>, windowSeconds: nu
 describe('a limit declared by argument, in one entry', () => {
   it('counts updateUsername per requested username, 2 an hour, letter case and spaces aside, across accounts and IPs', async () => {
     // The one line.
-    const gateway = await start((table) => withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }));
+    const gateway = await start((table) =>
+      withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
+    );
     const [alice, bob, carol] = [await signUp(gateway, 'alice'), await signUp(gateway, 'bob'), await signUp(gateway, 'carol')];
     const rename = (client: GraphQLClient, username: string) => client.request(UpdateUsernameDocument, { username }, from(nextIp()));
 
@@ -77,7 +83,9 @@ describe('a limit declared by argument, in one entry', () => {
   });
 
   it('reads the value from a literal argument as well as a variable, and counts nothing for variables that do not coerce', async () => {
-    const gateway = await start((table) => withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }));
+    const gateway = await start((table) =>
+      withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
+    );
     const alice = await signUp(gateway, 'alice');
     const literal = (username: string) => alice.raw(`mutation { updateUsername(username: ${JSON.stringify(username)}) { id } }`, undefined, from(nextIp()));
     // Refused before execution as malformed: no point taken, however often.
@@ -91,8 +99,11 @@ describe('a limit declared by argument, in one entry', () => {
   });
 
   it('reaches into an input object: register limited per requested username', async () => {
-    const gateway = await start((table) => withLimits(table, { register: [{ points: 1, perSeconds: 3600, key: { argument: 'input.username', normalize: 'lowercase' } }] }));
-    const register = (username: string) => new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+    const gateway = await start((table) =>
+      withLimits(table, { register: [{ points: 1, perSeconds: 3600, key: { argument: 'input.username', normalize: 'lowercase' } }] }),
+    );
+    const register = (username: string) =>
+      new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
     expect(errorCode(await register('Dave'))).toBeUndefined();
     // Not USERNAME_TAKEN: the name's one try an hour is spent.
     expectRateLimited(await register('dave'), 3600);
@@ -113,7 +124,9 @@ describe('limit keys', () => {
     // Without lower-casing, letter case tells values apart; spaces around never do.
     expect(limitKeyFor({ argument: 'email' }, caller)).toBe(limitKeyFor({ argument: 'email' }, { ...caller, arguments: { email: 'Ann@Example.COM' } }));
     expect(limitKeyFor({ argument: 'email' }, caller)).not.toBe(email);
-    expect(limitKeyFor({ argument: 'input.username' }, caller)).not.toBe(limitKeyFor({ argument: 'input.username' }, { ...caller, arguments: { input: { username: 'Bob' } } }));
+    expect(limitKeyFor({ argument: 'input.username' }, caller)).not.toBe(
+      limitKeyFor({ argument: 'input.username' }, { ...caller, arguments: { input: { username: 'Bob' } } }),
+    );
   });
 
   it('counts a missing value under one fixed key instead of skipping the limit', () => {

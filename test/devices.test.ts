@@ -68,7 +68,9 @@ describe('devices', () => {
   test('refuses a deviceName that is blank, too long, or carries control or bidirectional-override characters', async ({ gateway }) => {
     await signIn(gateway, 'alice', { register: true });
     for (const deviceName of ['   ', 'x'.repeat(101), 'laptop\nroot logged in', 'evil\u202Egnp.exe']) {
-      const response = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'alice', password: PASSWORD, deviceName, refreshTokenDelivery: 'BODY' } });
+      const response = await new GraphQLClient(gateway.url).request(LoginDocument, {
+        input: { username: 'alice', password: PASSWORD, deviceName, refreshTokenDelivery: 'BODY' },
+      });
       expect(errorCode(response)).toBe('BAD_USER_INPUT');
       expect(response.errors?.[0]?.extensions?.field).toBe('deviceName');
     }
@@ -121,7 +123,11 @@ describe('revokeDevice', () => {
 
     expect(errorReason(await phone.client.request(MeDocument))).toBe('SESSION_REVOKED');
     expect((await laptop.client.request(MeDocument)).errors).toBeUndefined();
-    const row = await gateway.handle.db.selectFrom('sessions').select(['revoked_at', 'revoked_reason']).where('id', '=', phone.session.id).executeTakeFirstOrThrow();
+    const row = await gateway.handle.db
+      .selectFrom('sessions')
+      .select(['revoked_at', 'revoked_reason'])
+      .where('id', '=', phone.session.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ revoked_at: gateway.clock.now(), revoked_reason: 'REVOKED' });
     // Its refresh token is refused too.
     const refresh = await new GraphQLClient(gateway.url).request(RefreshDocument, { refreshToken: phone.refreshToken });

@@ -35,7 +35,11 @@ async function rotate(from: GraphQLClient, refreshToken: string): Promise<string
 }
 
 async function replayCount(refreshToken: string): Promise<number> {
-  const row = await gateway.handle.db.selectFrom('refresh_tokens').select('replay_count').where('token_hash', '=', hashToken(refreshToken)).executeTakeFirstOrThrow();
+  const row = await gateway.handle.db
+    .selectFrom('refresh_tokens')
+    .select('replay_count')
+    .where('token_hash', '=', hashToken(refreshToken))
+    .executeTakeFirstOrThrow();
   return Number(row.replay_count);
 }
 

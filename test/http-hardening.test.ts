@@ -157,7 +157,10 @@ describe('the token query parameter', () => {
   it.each([
     ['a JSON POST', () => postJson(JSON.stringify({ query: '{ me { id } }' }), {}, `${gateway.url}?token=${accessToken}`)],
     ['a GET', () => fetch(`${gateway.url}?query=${encodeURIComponent('{ me { id } }')}&token=${accessToken}`)],
-    ['a POST that also carries a valid Authorization header', () => postJson(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer ${accessToken}` }, `${gateway.url}?token=${accessToken}`)],
+    [
+      'a POST that also carries a valid Authorization header',
+      () => postJson(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer ${accessToken}` }, `${gateway.url}?token=${accessToken}`),
+    ],
   ])('is refused on %s with 400 BAD_USER_INPUT on field token, and authenticates nothing', async (_name, send) => {
     const response = await send();
     expect(response.status).toBe(400);

@@ -64,64 +64,76 @@ async function insertSessions(gateway: TestGateway, userId: string, count: numbe
     revoked_at: null,
     revoked_reason: null,
   }));
-  for (let i = 0; i < rows.length; i += 200) await gateway.handle.db.insertInto('sessions').values(rows.slice(i, i + 200)).execute();
+  for (let i = 0; i < rows.length; i += 200)
+    await gateway.handle.db
+      .insertInto('sessions')
+      .values(rows.slice(i, i + 200))
+      .execute();
   return rows.map((row) => row.id);
 }
 
 describe('logoutAll and changePassword with thousands of sessions', () => {
-  it.each(['logoutAll', 'changePassword'] as const)('%s sends one small message, writes only the unexpired sessions, and refuses every old access token on both instances', async (mutation) => {
-    const { a, b, published } = await twoInstances();
-    const caller: Device = await signIn(a.url, 'alice', PASSWORD, { register: true });
-    // logoutAll ends the caller's own session too; changePassword keeps it. Another user is untouched.
-    const bystander = await signIn(b.url, 'bob', PASSWORD, { register: true });
-    // Half the sessions expire 30 s from now, while access tokens issued now stay valid for 15 minutes.
-    const ids = await insertSessions(a, caller.userId, SESSIONS, (i) => a.clock.now() + (i % 2 === 0 ? 30_000 : 7 * 24 * 3600_000));
-    const expiring = ids.filter((_, i) => i % 2 === 0);
-    const live = ids.filter((_, i) => i % 2 === 1);
-    const sample = [...expiring.slice(0, 5), ...live.slice(0, 5)];
-    const tokens = await Promise.all(sample.map(async (sessionId) => (await a.services.accessTokens.issue(caller.userId, sessionId)).token));
-    for (const token of tokens) expect((await meOf(b, token)).data?.me.username).toBe('alice');
-    const channel = openWsClient(b.wsUrl, { connectionParams: { authorization: `Bearer ${tokens[7]}` } });
-    sockets.push(channel);
-    await within(channel.connected, 5000, 'ack');
+  it.each(['logoutAll', 'changePassword'] as const)(
+    '%s sends one small message, writes only the unexpired sessions, and refuses every old access token on both instances',
+    async (mutation) => {
+      const { a, b, published } = await twoInstances();
+      const caller: Device = await signIn(a.url, 'alice', PASSWORD, { register: true });
+      // logoutAll ends the caller's own session too; changePassword keeps it. Another user is untouched.
+      const bystander = await signIn(b.url, 'bob', PASSWORD, { register: true });
+      // Half the sessions expire 30 s from now, while access tokens issued now stay valid for 15 minutes.
+      const ids = await insertSessions(a, caller.userId, SESSIONS, (i) => a.clock.now() + (i % 2 === 0 ? 30_000 : 7 * 24 * 3600_000));
+      const expiring = ids.filter((_, i) => i % 2 === 0);
+      const live = ids.filter((_, i) => i % 2 === 1);
+      const sample = [...expiring.slice(0, 5), ...live.slice(0, 5)];
+      const tokens = await Promise.all(sample.map(async (sessionId) => (await a.services.accessTokens.issue(caller.userId, sessionId)).token));
+      for (const token of tokens) expect((await meOf(b, token)).data?.me.username).toBe('alice');
+      const channel = openWsClient(b.wsUrl, { connectionParams: { authorization: `Bearer ${tokens[7]}` } });
+      sockets.push(channel);
+      await within(channel.connected, 5000, 'ack');
 
-    advance(60_000, a, b); // the expiring half has expired; their access tokens have not
-    published.length = 0;
-    if (mutation === 'logoutAll') {
-      const response = await caller.client.request(LogoutAllDocument);
-      expect(response.errors).toBeUndefined();
-      expect(response.data?.logoutAll).toBe(live.length + 1);
-    } else {
-      const response = await caller.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a different long passphrase' });
-      expect(response.errors).toBeUndefined();
-    }
-    const keptSessionId = mutation === 'changePassword' ? caller.sessionId : undefined;
+      advance(60_000, a, b); // the expiring half has expired; their access tokens have not
+      published.length = 0;
+      if (mutation === 'logoutAll') {
+        const response = await caller.client.request(LogoutAllDocument);
+        expect(response.errors).toBeUndefined();
+        expect(response.data?.logoutAll).toBe(live.length + 1);
+      } else {
+        const response = await caller.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a different long passphrase' });
+        expect(response.errors).toBeUndefined();
+      }
+      const keptSessionId = mutation === 'changePassword' ? caller.sessionId : undefined;
 
-    // One message, the marker, however many sessions there were.
-    expect(published).toHaveLength(1);
-    expect(published[0]!.length).toBeLessThan(300);
-    expect(JSON.parse(published[0]!)).toEqual({ userId: caller.userId, revokedBefore: a.clock.now(), ...(keptSessionId ? { exceptSessionId: keptSessionId } : {}) });
+      // One message, the marker, however many sessions there were.
+      expect(published).toHaveLength(1);
+      expect(published[0]!.length).toBeLessThan(300);
+      expect(JSON.parse(published[0]!)).toEqual({
+        userId: caller.userId,
+        revokedBefore: a.clock.now(),
+        ...(keptSessionId ? { exceptSessionId: keptSessionId } : {}),
+      });
 
-    const rows = await a.handle.db.selectFrom('sessions').select(['id', 'revoked_at']).where('user_id', '=', caller.userId).execute();
-    const revoked = new Set(rows.filter((row) => row.revoked_at !== null).map((row) => row.id));
-    expect(revoked.size).toBe(live.length + (keptSessionId ? 0 : 1));
-    expect(live.every((id) => revoked.has(id))).toBe(true);
-    expect(expiring.some((id) => revoked.has(id))).toBe(false);
+      const rows = await a.handle.db.selectFrom('sessions').select(['id', 'revoked_at']).where('user_id', '=', caller.userId).execute();
+      const revoked = new Set(rows.filter((row) => row.revoked_at !== null).map((row) => row.id));
+      expect(revoked.size).toBe(live.length + (keptSessionId ? 0 : 1));
+      expect(live.every((id) => revoked.has(id))).toBe(true);
+      expect(expiring.some((id) => revoked.has(id))).toBe(false);
 
-    const stillIn = keptSessionId ? [caller.accessToken, bystander.accessToken] : [bystander.accessToken];
-    const refused = keptSessionId ? tokens : [...tokens, caller.accessToken];
-    for (const gateway of [a, b]) {
-      for (const token of refused) expect(errorReason(await meOf(gateway, token))).toBe('SESSION_REVOKED');
-      for (const token of stillIn) expect((await meOf(gateway, token)).errors).toBeUndefined();
-    }
-    expect((await within(channel.closed, 2000, 'the revoked session’s channel closes on the other instance')).code).toBe(4401);
+      const stillIn = keptSessionId ? [caller.accessToken, bystander.accessToken] : [bystander.accessToken];
+      const refused = keptSessionId ? tokens : [...tokens, caller.accessToken];
+      for (const gateway of [a, b]) {
+        for (const token of refused) expect(errorReason(await meOf(gateway, token))).toBe('SESSION_REVOKED');
+        for (const token of stillIn) expect((await meOf(gateway, token)).errors).toBeUndefined();
+      }
+      expect((await within(channel.closed, 2000, 'the revoked session’s channel closes on the other instance')).code).toBe(4401);
 
-    // A restarted instance reads the marker back from the database.
-    const c = await startTestGateway({ now: new Date(a.clock.now()), database: a.database });
-    gateways.push(c);
-    for (const token of refused) expect(errorReason(await meOf(c, token))).toBe('SESSION_REVOKED');
-    for (const token of stillIn) expect((await meOf(c, token)).errors).toBeUndefined();
-  }, 60_000);
+      // A restarted instance reads the marker back from the database.
+      const c = await startTestGateway({ now: new Date(a.clock.now()), database: a.database });
+      gateways.push(c);
+      for (const token of refused) expect(errorReason(await meOf(c, token))).toBe('SESSION_REVOKED');
+      for (const token of stillIn) expect((await meOf(c, token)).errors).toBeUndefined();
+    },
+    60_000,
+  );
 
   it('keeps a session created in the same second as the marker: iat cannot tell, the session row does', async () => {
     const { a, b } = await twoInstances();

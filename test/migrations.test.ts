@@ -69,18 +69,55 @@ describe('migrations', () => {
     const now = 1_700_000_000_000;
     for (const n of [1, 2]) {
       const userId = `user-${n}`;
-      await db.insertInto('users').values({ id: userId, username: `User${n}`, username_key: `user${n}`, password_hash: `hash-${n}`, created_at: now, updated_at: now + n }).execute();
+      await db
+        .insertInto('users')
+        .values({ id: userId, username: `User${n}`, username_key: `user${n}`, password_hash: `hash-${n}`, created_at: now, updated_at: now + n })
+        .execute();
       for (const s of [1, 2]) {
         const sessionId = `session-${n}-${s}`;
         await db
           .insertInto('sessions')
-          .values({ id: sessionId, user_id: userId, name: 'Device', user_agent: null, ip: null, created_at: now, last_used_at: now, expires_at: now + 1, absolute_expires_at: now + 2, revoked_at: null, revoked_reason: null })
+          .values({
+            id: sessionId,
+            user_id: userId,
+            name: 'Device',
+            user_agent: null,
+            ip: null,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + 1,
+            absolute_expires_at: now + 2,
+            revoked_at: null,
+            revoked_reason: null,
+          })
           .execute();
-        await db.insertInto('refresh_tokens').values({ token_hash: `token-${n}-${s}`, session_id: sessionId, created_at: now, expires_at: now + 1, used_at: null, successor_sealed: null, rotated_by: null }).execute();
+        await db
+          .insertInto('refresh_tokens')
+          .values({
+            token_hash: `token-${n}-${s}`,
+            session_id: sessionId,
+            created_at: now,
+            expires_at: now + 1,
+            used_at: null,
+            successor_sealed: null,
+            rotated_by: null,
+          })
+          .execute();
       }
       await db
         .insertInto('personal_access_tokens')
-        .values({ id: `pat-${n}`, user_id: userId, token_hash: `pat-hash-${n}`, name: 'CI', scopes: '[]', prefix: 'gw_', created_at: now, expires_at: null, last_used_at: null, revoked_at: null })
+        .values({
+          id: `pat-${n}`,
+          user_id: userId,
+          token_hash: `pat-hash-${n}`,
+          name: 'CI',
+          scopes: '[]',
+          prefix: 'gw_',
+          created_at: now,
+          expires_at: null,
+          last_used_at: null,
+          revoked_at: null,
+        })
         .execute();
       await db.insertInto('user_session_revocations').values({ user_id: userId, revoked_before: now, except_session_id: null, reason: 'LOGOUT_ALL' }).execute();
     }
@@ -99,8 +136,16 @@ describe('migrations', () => {
     expect(await db.selectFrom('users').select('credential_version').execute()).toEqual([{ credential_version: 0 }, { credential_version: 0 }]);
     if (handle.dialect === 'sqlite') expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows).toEqual([{ foreign_keys: 1 }]);
     // An account without a password may exist now; names stay unique in any letter case.
-    await db.insertInto('users').values({ id: 'user-3', username: 'User3', username_key: 'user3', password_hash: null, created_at: now, updated_at: now }).execute();
-    await expect(db.insertInto('users').values({ id: 'user-4', username: 'USER1', username_key: 'user1', password_hash: null, created_at: now, updated_at: now }).execute()).rejects.toThrow();
+    await db
+      .insertInto('users')
+      .values({ id: 'user-3', username: 'User3', username_key: 'user3', password_hash: null, created_at: now, updated_at: now })
+      .execute();
+    await expect(
+      db
+        .insertInto('users')
+        .values({ id: 'user-4', username: 'USER1', username_key: 'user1', password_hash: null, created_at: now, updated_at: now })
+        .execute(),
+    ).rejects.toThrow();
     // The rows still reference the users table: deleting a user takes its rows along, and a row of nobody is refused.
     await db.deleteFrom('users').where('id', '=', 'user-1').execute();
     const after = await snapshot();
@@ -109,7 +154,21 @@ describe('migrations', () => {
     expect(after.tokens.map((row) => row.id)).toEqual(['pat-2']);
     expect(after.revocations.map((row) => row.user_id)).toEqual(['user-2']);
     await expect(
-      db.insertInto('personal_access_tokens').values({ id: 'pat-x', user_id: 'user-1', token_hash: 'x', name: 'x', scopes: '[]', prefix: 'gw_', created_at: now, expires_at: null, last_used_at: null, revoked_at: null }).execute(),
+      db
+        .insertInto('personal_access_tokens')
+        .values({
+          id: 'pat-x',
+          user_id: 'user-1',
+          token_hash: 'x',
+          name: 'x',
+          scopes: '[]',
+          prefix: 'gw_',
+          created_at: now,
+          expires_at: null,
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .execute(),
     ).rejects.toThrow();
   });
 
@@ -118,10 +177,25 @@ describe('migrations', () => {
     const db = handle.db;
     await migrateToLatest(db);
     const now = 1_700_000_000_000;
-    await db.insertInto('users').values({ id: 'user-1', username: 'User1', username_key: 'user1', password_hash: 'hash', created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('users')
+      .values({ id: 'user-1', username: 'User1', username_key: 'user1', password_hash: 'hash', created_at: now, updated_at: now })
+      .execute();
     await db
       .insertInto('sessions')
-      .values({ id: 'session-1', user_id: 'user-1', name: 'Device', user_agent: null, ip: null, created_at: now, last_used_at: now, expires_at: now + 1, absolute_expires_at: now + 2, revoked_at: null, revoked_reason: null })
+      .values({
+        id: 'session-1',
+        user_id: 'user-1',
+        name: 'Device',
+        user_agent: null,
+        ip: null,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + 1,
+        absolute_expires_at: now + 2,
+        revoked_at: null,
+        revoked_reason: null,
+      })
       .execute();
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: await ownSchema(db) });
     // Down through every later migration too (they come back off first), then 0007.
@@ -129,7 +203,12 @@ describe('migrations', () => {
     expect(error).toBeUndefined();
     expect(results?.at(-1)?.migrationName).toBe('0007_user_credential_version');
     expect(await db.selectFrom('sessions').select('id').execute()).toEqual([{ id: 'session-1' }]);
-    await expect(db.insertInto('users').values({ id: 'user-2', username: 'User2', username_key: 'user2', password_hash: null, created_at: now, updated_at: now }).execute()).rejects.toThrow();
+    await expect(
+      db
+        .insertInto('users')
+        .values({ id: 'user-2', username: 'User2', username_key: 'user2', password_hash: null, created_at: now, updated_at: now })
+        .execute(),
+    ).rejects.toThrow();
   });
 
   const postgresUrl = process.env.TEST_DATABASE_URL;

@@ -50,7 +50,11 @@ function presentFrom(gateway: TestGateway, token: string, ip: string) {
 }
 
 async function signUp(gateway: TestGateway, username = 'alice') {
-  const response = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, { headers: { 'x-forwarded-for': nextIp() } });
+  const response = await new GraphQLClient(gateway.url).request(
+    RegisterDocument,
+    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
+    { headers: { 'x-forwarded-for': nextIp() } },
+  );
   return new GraphQLClient(gateway.url, { authorization: `Bearer ${response.data!.register.accessToken}` });
 }
 
@@ -225,7 +229,10 @@ describe('refused tokens per client IP (30 a minute)', () => {
     const gateway = await start({ RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3' });
     const client = nextIp();
     for (let i = 0; i < 3; i++) {
-      const ws = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${generatePersonalAccessToken()}` }, headers: { 'x-forwarded-for': client } });
+      const ws = openWsClient(gateway.wsUrl, {
+        connectionParams: { authorization: `Bearer ${generatePersonalAccessToken()}` },
+        headers: { 'x-forwarded-for': client },
+      });
       expect((await ws.closed).code).toBe(4403);
     }
     expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client));

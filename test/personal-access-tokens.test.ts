@@ -209,7 +209,18 @@ describe('personal access tokens over HTTP', () => {
     });
     expect(accepted.personalAccessToken.scopes).toEqual(['orders:read', 'billing:invoices:*', 'app', 'tokens:read', 'my-app_2:write-all']);
 
-    const refused = [[], ['profile:admin'], ['sessions:write'], ['Orders:read'], ['orders::read'], ['orders:'], [':read'], ['1app'], ['orders read'], ['a'.repeat(101)]];
+    const refused = [
+      [],
+      ['profile:admin'],
+      ['sessions:write'],
+      ['Orders:read'],
+      ['orders::read'],
+      ['orders:'],
+      [':read'],
+      ['1app'],
+      ['orders read'],
+      ['a'.repeat(101)],
+    ];
     refused.push(Array.from({ length: 51 }, (_, i) => `app:scope${i}`));
     for (const scopes of refused) {
       const response = await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'bad', scopes } });
@@ -368,7 +379,8 @@ describe('personal access tokens over HTTP', () => {
     const alice = await register(gateway, 'alice');
     const { token, personalAccessToken } = await createToken(alice.client, { name: 'used', scopes: ['profile:read'] });
     const lastUsed = async () =>
-      (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow()).last_used_at;
+      (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow())
+        .last_used_at;
     const start = gateway.clock.now();
 
     await bearer(token).request(MeDocument);
@@ -392,7 +404,8 @@ describe('personal access tokens over HTTP', () => {
     const { personalAccessToken } = await createToken(alice.client, { name: 'shared' });
     const store = new PersonalAccessTokenStore({ db: gateway.handle.db, clock: gateway.clock, onRevoked: async () => {} });
     const lastUsed = async () =>
-      (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow()).last_used_at;
+      (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow())
+        .last_used_at;
     const start = gateway.clock.now();
     // As if several instances, each with its own idea of the last write, recorded uses at once.
     await Promise.all([start, start + 1000, start + 2000].map((at) => store.touch(personalAccessToken.id, at, LAST_USED_WRITE_INTERVAL_MS)));

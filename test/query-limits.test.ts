@@ -90,8 +90,7 @@ describe('query limits (GraphQL Armor)', () => {
     const { client } = await start();
     // Five tokens per operation (`query Qn { __typename }`): distinct operations keep graphql-js's
     // own budget for comparing repeated fields out of the way.
-    const operations = (count: number, extra = '') =>
-      Array.from({ length: count }, (_, i) => `query Q${i} { __typename ${i === 0 ? extra : ''}}`).join('\n');
+    const operations = (count: number, extra = '') => Array.from({ length: count }, (_, i) => `query Q${i} { __typename ${i === 0 ? extra : ''}}`).join('\n');
     const atLimit = await client.post({ query: operations(DEFAULT_QUERY_LIMITS.maxTokens / 5), operationName: 'Q0' });
     expect(await atLimit.json()).toEqual({ data: { __typename: 'Query' } });
 

@@ -164,7 +164,10 @@ describe('credential mutations are counted per field', () => {
     ['a repeated field', `mutation($i: LoginInput!) { login(input: $i) { accessToken } login(input: $i) { accessToken } }`],
     ['a fragment spread twice', `mutation($i: LoginInput!) { ...L ...L } fragment L on Mutation { login(input: $i) { accessToken } }`],
     ['an inline fragment', `mutation($i: LoginInput!) { login(input: $i) { accessToken } ... on Mutation { again: login(input: $i) { accessToken } } }`],
-    ['nested fragments', `mutation($i: LoginInput!) { ...A } fragment A on Mutation { ...B x: login(input: $i) { accessToken } } fragment B on Mutation { y: login(input: $i) { accessToken } }`],
+    [
+      'nested fragments',
+      `mutation($i: LoginInput!) { ...A } fragment A on Mutation { ...B x: login(input: $i) { accessToken } } fragment B on Mutation { y: login(input: $i) { accessToken } }`,
+    ],
     ['login and refresh', `mutation($i: LoginInput!) { login(input: $i) { accessToken } refresh(refreshToken: "x") { accessToken } }`],
     ['a skipped second login', `mutation($i: LoginInput!) { login(input: $i) { accessToken } b: login(input: $i) @skip(if: true) { accessToken } }`],
   ])('refuses %s before any of it runs', async (_name, query) => {
@@ -252,7 +255,11 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
 
   it('forgets the failures after a successful login', async () => {
     const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+    await new GraphQLClient(gateway.url).request(
+      RegisterDocument,
+      { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } },
+      from(nextIp()),
+    );
     for (let i = 0; i < 4; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
     expect((await login(gateway, 'alice', PASSWORD)).errors).toBeUndefined();
     for (let i = 0; i < 5; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
@@ -261,7 +268,11 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
 
   it('locks unknown usernames alike, each failure costing one verification, so neither reveals which accounts exist', async () => {
     const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
+    await new GraphQLClient(gateway.url).request(
+      RegisterDocument,
+      { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } },
+      from(nextIp()),
+    );
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const answers: Record<string, unknown[]> = {};
     for (const username of ['alice', 'nobody']) {
@@ -280,14 +291,19 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
 
   it('counts wrong current passwords given to changePassword', async () => {
     const gateway = await start(TRUSTED);
-    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
+    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
+      input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' },
+    });
     const session = new GraphQLClient(gateway.url, { authorization: `Bearer ${registered.data!.register.accessToken}` });
     for (let i = 0; i < 5; i++) {
       const response = await session.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'a new long password' }, from(nextIp()));
       expect(errorCode(response)).toBe('INVALID_CREDENTIALS');
     }
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
-    expectRateLimited(await session.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a new long password' }, from(nextIp())), 15 * 60);
+    expectRateLimited(
+      await session.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'a new long password' }, from(nextIp())),
+      15 * 60,
+    );
     expectRateLimited(await login(gateway, 'alice', PASSWORD), 15 * 60);
     expect(verify).not.toHaveBeenCalled();
   });
@@ -303,7 +319,9 @@ describe('per-IP limit on registrations (20 per hour)', () => {
     for (let i = 0; i < 20; i++) expect((await register(`user${i}`, '203.0.113.1')).errors).toBeUndefined();
     expectRateLimited(await register('user20', '203.0.113.1'), 3600);
     // Logins from that IP and registrations from others go on.
-    expect((await client.request(LoginDocument, { input: { username: 'user0', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from('203.0.113.1'))).errors).toBeUndefined();
+    expect(
+      (await client.request(LoginDocument, { input: { username: 'user0', password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from('203.0.113.1'))).errors,
+    ).toBeUndefined();
     expect((await register('user21', '203.0.113.2')).errors).toBeUndefined();
 
     advanceWallClock(59 * MINUTE);

@@ -176,20 +176,24 @@ describe.skipIf(!redisUrl)('two instances on one database, each reaching Redis t
     await until(() => a.services.revocations.channelConnected, 'the channel to be back after the stall', 10_000);
   }, 30_000);
 
-  it.each(['refused', 'stalled'] as const)('refuses revocations on an instance started while Redis was %s', async (fault) => {
-    const proxy = await TcpProxy.start(hostAndPort(redisUrl!, 6379).host, hostAndPort(redisUrl!, 6379).port);
-    if (fault === 'refused') proxy.cut();
-    else proxy.stall();
-    const gateway = await startInstance(proxy);
-    extra.push({ gateway, proxy });
-    const device = await signIn(b.url, `late-${fault}-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
-    expect((await meOf(gateway, device.accessToken)).errors).toBeUndefined();
-    expect((await device.client.request(LogoutDocument)).errors).toBeUndefined();
-    await refusedWithin(gateway, device.accessToken, REVOCATION_BOUND_MS);
-    // And once Redis is reachable the broadcast takes over again.
-    proxy.restore();
-    await until(() => gateway.services.revocations.channelConnected, 'the channel of the late instance', 10_000);
-  }, 30_000);
+  it.each(['refused', 'stalled'] as const)(
+    'refuses revocations on an instance started while Redis was %s',
+    async (fault) => {
+      const proxy = await TcpProxy.start(hostAndPort(redisUrl!, 6379).host, hostAndPort(redisUrl!, 6379).port);
+      if (fault === 'refused') proxy.cut();
+      else proxy.stall();
+      const gateway = await startInstance(proxy);
+      extra.push({ gateway, proxy });
+      const device = await signIn(b.url, `late-${fault}-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });
+      expect((await meOf(gateway, device.accessToken)).errors).toBeUndefined();
+      expect((await device.client.request(LogoutDocument)).errors).toBeUndefined();
+      await refusedWithin(gateway, device.accessToken, REVOCATION_BOUND_MS);
+      // And once Redis is reachable the broadcast takes over again.
+      proxy.restore();
+      await until(() => gateway.services.revocations.channelConnected, 'the channel of the late instance', 10_000);
+    },
+    30_000,
+  );
 
   it('refuses revocations on an instance whose connections were dropped (a partition of that instance only)', async () => {
     const device = await signIn(b.url, `dropped-${randomUUID().slice(0, 8)}`, PASSWORD, { register: true });

@@ -86,7 +86,9 @@ describe('refresh token rotation', () => {
     // The legitimate browser's access cookie and refresh cookie are both dead now.
     expect(errorReason(await browser.request(MeDocument))).toBe('SESSION_REVOKED');
     const current = (await browser.cookie('refreshToken'))!;
-    expect(errorReason(await browser.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${current}` }, withoutCookies: true }))).toBe('SESSION_REVOKED');
+    expect(errorReason(await browser.request(RefreshDocument, {}, { headers: { cookie: `refreshToken=${current}` }, withoutCookies: true }))).toBe(
+      'SESSION_REVOKED',
+    );
   });
 
   it('never opens a sealed successor past the grace window, and the retention purge erases it', async () => {
@@ -97,7 +99,13 @@ describe('refresh token rotation', () => {
     gateway.clock.advance(11_000);
     expect((await client.request(RefreshDocument, { refreshToken: second })).errors).toBeUndefined();
     const sealed = () =>
-      gateway.handle.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', first.session.id).where('successor_sealed', 'is not', null).orderBy('token_hash').execute();
+      gateway.handle.db
+        .selectFrom('refresh_tokens')
+        .select('token_hash')
+        .where('session_id', '=', first.session.id)
+        .where('successor_sealed', 'is not', null)
+        .orderBy('token_hash')
+        .execute();
     // A rotation erases nothing: the first token still holds its stale successor...
     expect((await sealed()).map((row) => row.token_hash).sort()).toEqual([hashToken(first.refreshToken!), hashToken(second)].sort());
     // ...which is never used: past the grace window, presenting the first token again is reuse.

@@ -49,7 +49,13 @@ async function start(env: Record<string, string> = {}): Promise<TestGateway> {
 
 /** A Retention of its own over the gateway's database and clock, with the options a test needs. */
 function retentionOf(gateway: TestGateway, options: Partial<RetentionOptions> = {}): Retention {
-  const retention = new Retention({ db: gateway.handle.db, clock: gateway.clock, logger: gateway.services.logger, accessTokenWindowMs: ACCESS_WINDOW_MS, ...options });
+  const retention = new Retention({
+    db: gateway.handle.db,
+    clock: gateway.clock,
+    logger: gateway.services.logger,
+    accessTokenWindowMs: ACCESS_WINDOW_MS,
+    ...options,
+  });
   cleanups.push(() => retention.stop());
   return retention;
 }
@@ -147,9 +153,14 @@ describe('refresh tokens', () => {
   it('erases each sealed successor once its grace window is over, and keeps the ones a racing tab may still need', async () => {
     const gateway = await start({ REFRESH_REUSE_GRACE_SECONDS: '10' });
     const sealedOf = async (sessionId: string) =>
-      (await gateway.handle.db.selectFrom('refresh_tokens').select('token_hash').where('session_id', '=', sessionId).where('successor_sealed', 'is not', null).execute()).map(
-        (row) => row.token_hash,
-      );
+      (
+        await gateway.handle.db
+          .selectFrom('refresh_tokens')
+          .select('token_hash')
+          .where('session_id', '=', sessionId)
+          .where('successor_sealed', 'is not', null)
+          .execute()
+      ).map((row) => row.token_hash);
     const first = await signIn(gateway, 'alice', true);
     const second = await rotated(gateway, first.refreshToken);
     gateway.clock.advance(10_000); // the first rotation is exactly at the end of its grace window
@@ -215,7 +226,9 @@ describe('sessions', () => {
     const idle = await signIn(gateway, 'alice', true);
     gateway.clock.advance(HOUR_MS + DEFAULT_ENDED_SESSION_RETENTION_MS);
     const current = await signIn(gateway, 'alice');
-    expect((await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors).toBeUndefined();
+    expect(
+      (await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors,
+    ).toBeUndefined();
     const revokedAt = gateway.clock.now();
 
     // The ended session is not revoked row by row (logoutAll on a huge account would write them
@@ -249,7 +262,9 @@ describe('sessions', () => {
     expect(errorReason(await refresh(gateway, ended.refreshToken))).toBe('TOKEN_EXPIRED');
     expect((await ended.client.request(MeDocument)).errors).toBeUndefined();
 
-    expect((await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors).toBeUndefined();
+    expect(
+      (await current.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' })).errors,
+    ).toBeUndefined();
     expect(errorReason(await ended.client.request(MeDocument))).toBe('SESSION_REVOKED');
 
     // A fresh instance on the same database refuses it too, from the marker it loads at start.
@@ -312,7 +327,9 @@ describe('personal access tokens', () => {
 
     gateway.clock.advance(ACCESS_WINDOW_MS + CATCH_UP_OVERLAP_MS - 1);
     expect((await retention.purge()).purged.personalAccessTokens).toBe(0);
-    expect(await log.tokensRevokedSince(gateway.clock.now() - ACCESS_WINDOW_MS - CATCH_UP_OVERLAP_MS)).toEqual([{ tokenId: revoked.id, userId: expect.any(String), revokedAt }]);
+    expect(await log.tokensRevokedSince(gateway.clock.now() - ACCESS_WINDOW_MS - CATCH_UP_OVERLAP_MS)).toEqual([
+      { tokenId: revoked.id, userId: expect.any(String), revokedAt },
+    ]);
     gateway.clock.advance(1);
     expect((await retention.purge()).purged.personalAccessTokens).toBe(1);
   });
@@ -357,7 +374,15 @@ describe('the purge itself', () => {
   it('deletes at most batchSize rows per statement and maxBatchesPerRun batches per run, and sessions only after their tokens', async () => {
     const gateway = await start({ REFRESH_TOKEN_TTL_SECONDS: '3600' });
     const { db, deletes } = observingDeletes(gateway.handle.db);
-    const retention = new Retention({ db, clock: gateway.clock, logger: gateway.services.logger, accessTokenWindowMs: ACCESS_WINDOW_MS, endedSessionRetentionMs: 0, batchSize: 4, maxBatchesPerRun: 2 });
+    const retention = new Retention({
+      db,
+      clock: gateway.clock,
+      logger: gateway.services.logger,
+      accessTokenWindowMs: ACCESS_WINDOW_MS,
+      endedSessionRetentionMs: 0,
+      batchSize: 4,
+      maxBatchesPerRun: 2,
+    });
     const { sessions } = gateway.services;
     // A live session with 11 rotated tokens, and an ended one with 2.
     const live = await signIn(gateway, 'alice', true);
@@ -372,10 +397,16 @@ describe('the purge itself', () => {
 
     const first = await retention.purge();
     // The 5 rotated tokens left keep their sealed successors past the grace window: erased meanwhile.
-    expect(first).toEqual({ purged: { refreshTokens: 8, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 5 }, complete: false });
+    expect(first).toEqual({
+      purged: { refreshTokens: 8, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 5 },
+      complete: false,
+    });
     expect(await sessionExists(gateway.handle.db, ended.sessionId)).toBe(true);
     const second = await retention.purge();
-    expect(second).toEqual({ purged: { refreshTokens: 5, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 }, complete: true });
+    expect(second).toEqual({
+      purged: { refreshTokens: 5, sessions: 1, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 },
+      complete: true,
+    });
     expect(Math.max(...deletes)).toBe(4);
     expect(deletes.filter((count) => count > 0)).toEqual([4, 4, 4, 1, 1]);
 
@@ -420,7 +451,14 @@ describe('the purge itself', () => {
     await vi.waitFor(async () => expect(await tokenHashesOf(gateway.handle.db, first.sessionId)).toEqual([hashToken(second.refreshToken)]), { timeout: 5000 });
     await retention.stop();
     const lines = gateway.logs.filter((line) => line.includes('retention purge'));
-    expect(lines.map((line) => JSON.parse(line) as { purged: unknown })[0]?.purged).toEqual({ refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 });
+    expect(lines.map((line) => JSON.parse(line) as { purged: unknown })[0]?.purged).toEqual({
+      refreshTokens: 1,
+      sessions: 0,
+      personalAccessTokens: 0,
+      deletedCredentials: 0,
+      userRevocations: 0,
+      sealedSuccessors: 0,
+    });
     for (const secret of [first.refreshToken, hashToken(first.refreshToken)]) expect(lines.join('')).not.toContain(secret);
   });
 
@@ -432,7 +470,10 @@ describe('the purge itself', () => {
     const retention = retentionOf(gateway, { batchSize: 1 });
     const run = retention.purge();
     await retention.stop();
-    expect(await run).toEqual({ purged: { refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 }, complete: false });
+    expect(await run).toEqual({
+      purged: { refreshTokens: 1, sessions: 0, personalAccessTokens: 0, deletedCredentials: 0, userRevocations: 0, sealedSuccessors: 0 },
+      complete: false,
+    });
   });
 
   it('reports a failed run and logs it on the timer, without throwing', async () => {
@@ -440,7 +481,13 @@ describe('the purge itself', () => {
     const broken = connectDatabase(gateway.database.url);
     await broken.db.selectFrom('users').select('id').execute(); // a handle never used closes as a no-op
     await broken.close();
-    const retention = new Retention({ db: broken.db, clock: gateway.clock, logger: gateway.services.logger, accessTokenWindowMs: ACCESS_WINDOW_MS, intervalMs: 10 });
+    const retention = new Retention({
+      db: broken.db,
+      clock: gateway.clock,
+      logger: gateway.services.logger,
+      accessTokenWindowMs: ACCESS_WINDOW_MS,
+      intervalMs: 10,
+    });
     cleanups.push(() => retention.stop());
     const result = await retention.purge();
     expect(result.complete).toBe(false);

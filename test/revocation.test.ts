@@ -89,7 +89,9 @@ describe('changePassword', () => {
     if (dialect === 'sqlite') {
       await sql`CREATE TRIGGER refuse_session_updates BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'sessions are read-only'); END`.execute(db);
     } else {
-      await sql`CREATE FUNCTION refuse_session_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'sessions are read-only'; END $$`.execute(db);
+      await sql`CREATE FUNCTION refuse_session_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'sessions are read-only'; END $$`.execute(
+        db,
+      );
       await sql`CREATE TRIGGER refuse_session_updates BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_updates()`.execute(db);
     }
 
@@ -294,7 +296,12 @@ describe('immediate revocation', () => {
     expect(heard).toEqual([
       { userId: laptop.userId, sessionIds: [phone.sessionId] },
       { userId: laptop.userId, tokenIds: [pat.personalAccessToken.id] },
-      { userId: laptop.userId, sessionIds: expect.arrayContaining([laptop.sessionId, phone.sessionId]), tokenIds: expect.arrayContaining([pat.personalAccessToken.id, spare.personalAccessToken.id]), userDeleted: true },
+      {
+        userId: laptop.userId,
+        sessionIds: expect.arrayContaining([laptop.sessionId, phone.sessionId]),
+        tokenIds: expect.arrayContaining([pat.personalAccessToken.id, spare.personalAccessToken.id]),
+        userDeleted: true,
+      },
     ]);
   });
 });

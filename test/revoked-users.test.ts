@@ -21,7 +21,12 @@ function markers(sessions: Record<string, SessionState> = {}) {
   return { clock, revokedUsers, reads };
 }
 
-const live = (createdAt: number, revokedAt: number | null = null): SessionState => ({ createdAt, revokedAt, expiresAt: T + 86_400_000, absoluteExpiresAt: T + 86_400_000 });
+const live = (createdAt: number, revokedAt: number | null = null): SessionState => ({
+  createdAt,
+  revokedAt,
+  expiresAt: T + 86_400_000,
+  absoluteExpiresAt: T + 86_400_000,
+});
 
 describe('RevokedUsers', () => {
   it.each([

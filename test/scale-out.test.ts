@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreatePersonalAccessTokenDocument,
-  DeleteAccountDocument,
-  LoginDocument,
-  LogoutDocument,
-  MeDocument,
-  RefreshDocument,
-} from '../client/operations.js';
+import { CreatePersonalAccessTokenDocument, DeleteAccountDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument } from '../client/operations.js';
 import { PASSWORD, register } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';
@@ -157,7 +150,9 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
     await within(Promise.all([bySession.connected, byPat.connected]), 5000, 'acks');
     redisProxy.cut();
     try {
-      const deleted = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(DeleteAccountDocument, { password: PASSWORD });
+      const deleted = await new GraphQLClient(b.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(DeleteAccountDocument, {
+        password: PASSWORD,
+      });
       expect(deleted.errors).toBeUndefined();
       const [sessionClosed, patClosed] = await within(Promise.all([bySession.closed, byPat.closed]), 5000, 'closes through the database');
       expect([sessionClosed.code, patClosed.code]).toEqual([4401, 4401]);
@@ -174,7 +169,9 @@ describe.skipIf(!available)('several instances on one PostgreSQL and one Redis',
     try {
       const me = await new GraphQLClient(a.url, { authorization: `Bearer ${signedUp.accessToken}` }).request(MeDocument);
       expect(me.data?.me.id).toBe(signedUp.user.id);
-      const login = await new GraphQLClient(a.url).request(LoginDocument, { input: { username: 'no-redis', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
+      const login = await new GraphQLClient(a.url).request(LoginDocument, {
+        input: { username: 'no-redis', password: PASSWORD, refreshTokenDelivery: 'BODY' },
+      });
       expect(login.errors).toBeUndefined();
     } finally {
       redisProxy.restore();

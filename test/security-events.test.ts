@@ -43,7 +43,18 @@ function securityEvents(lines: readonly string[]): SecurityEvent[] {
 
 /** An event as expected: the given fields, every other field of SecurityEvent null. */
 function expected(fields: Partial<SecurityEvent>): Record<string, unknown> {
-  return { userId: null, username: null, sessionId: null, tokenId: null, keyId: null, algorithm: null, ip: '127.0.0.1', userAgent: null, reason: null, ...fields };
+  return {
+    userId: null,
+    username: null,
+    sessionId: null,
+    tokenId: null,
+    keyId: null,
+    algorithm: null,
+    ip: '127.0.0.1',
+    userAgent: null,
+    reason: null,
+    ...fields,
+  };
 }
 
 describe('security events', () => {
@@ -75,7 +86,8 @@ describe('security events', () => {
 
     // Registration, and failed sign-ins of every kind: all answered alike, told apart in the log only.
     const registered = keep(
-      (await device('ua-register').request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } })).data!.register,
+      (await device('ua-register').request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } })).data!
+        .register,
     );
     const aliceId = registered.user.id;
     const unknown = await failedLogin('nobody', PASSWORD);
@@ -87,7 +99,9 @@ describe('security events', () => {
     }
 
     // Lockout: the third failure locks bob, the fourth attempt is refused without a check.
-    const bob = keep((await device('ua-bob').request(RegisterDocument, { input: { username: 'bob', password: BOB_PASSWORD, refreshTokenDelivery: 'BODY' } })).data!.register);
+    const bob = keep(
+      (await device('ua-bob').request(RegisterDocument, { input: { username: 'bob', password: BOB_PASSWORD, refreshTokenDelivery: 'BODY' } })).data!.register,
+    );
     for (let i = 0; i < 3; i++) expect(errorCode(await failedLogin('bob', WRONG_PASSWORD))).toBe('INVALID_CREDENTIALS');
     expect(errorCode(await failedLogin('bob', BOB_PASSWORD))).toBe('RATE_LIMITED');
 
@@ -125,7 +139,9 @@ describe('security events', () => {
     expect((await desk.client.request(RevokePersonalAccessTokenDocument, { id: tokenId })).data?.revokePersonalAccessToken).toBe(true);
 
     // changePassword (first with a wrong current password), then deleteAccount.
-    expect(errorCode(await desk.client.request(ChangePasswordDocument, { currentPassword: WRONG_PASSWORD, newPassword: NEW_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await desk.client.request(ChangePasswordDocument, { currentPassword: WRONG_PASSWORD, newPassword: NEW_PASSWORD }))).toBe(
+      'INVALID_CREDENTIALS',
+    );
     expect((await desk.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).data?.changePassword).toBe(true);
     expect((await desk.client.request(DeleteAccountDocument, { password: NEW_PASSWORD })).data?.deleteAccount).toBe(true);
 
@@ -148,37 +164,190 @@ describe('security events', () => {
 
     expect(events).toEqual([
       expected({ event: 'key.created', outcome: 'success', ...at(startedAt), keyId: kid, algorithm: 'EdDSA', ip: null }),
-      expected({ event: 'account.registered', outcome: 'success', ...at(startedAt), ...alice, username: 'alice', sessionId: registered.session.id, userAgent: 'ua-register' }),
+      expected({
+        event: 'account.registered',
+        outcome: 'success',
+        ...at(startedAt),
+        ...alice,
+        username: 'alice',
+        sessionId: registered.session.id,
+        userAgent: 'ua-register',
+      }),
       expected({ event: 'auth.login.failed', outcome: 'failure', ...at(startedAt), username: 'nobody', userAgent: 'ua-guesser', reason: 'UNKNOWN_USER' }),
-      expected({ event: 'auth.login.failed', outcome: 'failure', ...at(startedAt), ...alice, username: 'alice', userAgent: 'ua-guesser', reason: 'BAD_PASSWORD' }),
+      expected({
+        event: 'auth.login.failed',
+        outcome: 'failure',
+        ...at(startedAt),
+        ...alice,
+        username: 'alice',
+        userAgent: 'ua-guesser',
+        reason: 'BAD_PASSWORD',
+      }),
       // A password typed into the username box is not kept.
       expected({ event: 'auth.login.failed', outcome: 'failure', ...at(startedAt), username: null, userAgent: 'ua-guesser', reason: 'UNKNOWN_USER' }),
-      expected({ event: 'account.registered', outcome: 'success', ...at(startedAt), userId: bob.user.id, username: 'bob', sessionId: bob.session.id, userAgent: 'ua-bob' }),
+      expected({
+        event: 'account.registered',
+        outcome: 'success',
+        ...at(startedAt),
+        userId: bob.user.id,
+        username: 'bob',
+        sessionId: bob.session.id,
+        userAgent: 'ua-bob',
+      }),
       ...[1, 2, 3].map(() =>
-        expected({ event: 'auth.login.failed', outcome: 'failure', ...at(startedAt), userId: bob.user.id, username: 'bob', userAgent: 'ua-guesser', reason: 'BAD_PASSWORD' }),
+        expected({
+          event: 'auth.login.failed',
+          outcome: 'failure',
+          ...at(startedAt),
+          userId: bob.user.id,
+          username: 'bob',
+          userAgent: 'ua-guesser',
+          reason: 'BAD_PASSWORD',
+        }),
       ),
-      expected({ event: 'auth.lockout', outcome: 'failure', ...at(startedAt), userId: bob.user.id, username: 'bob', userAgent: 'ua-guesser', reason: 'BAD_PASSWORD' }),
+      expected({
+        event: 'auth.lockout',
+        outcome: 'failure',
+        ...at(startedAt),
+        userId: bob.user.id,
+        username: 'bob',
+        userAgent: 'ua-guesser',
+        reason: 'BAD_PASSWORD',
+      }),
       expected({ event: 'auth.login.failed', outcome: 'failure', ...at(startedAt), username: 'bob', userAgent: 'ua-guesser', reason: 'LOCKED' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(startedAt), ...alice, username: 'alice', sessionId: first.session.id, userAgent: 'ua-first' }),
-      expected({ event: 'session.refresh_reuse_detected', outcome: 'failure', ...at(reuseAt), ...alice, sessionId: first.session.id, userAgent: 'ua-thief', reason: 'REFRESH_TOKEN_REUSED' }),
-      expected({ event: 'session.revoked', outcome: 'success', ...at(reuseAt), ...alice, sessionId: first.session.id, userAgent: 'ua-thief', reason: 'REFRESH_TOKEN_REUSED' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: browserSessionId, userAgent: 'ua-browser' }),
-      expected({ event: 'session.revoked', outcome: 'success', ...at(reuseAt), ...alice, sessionId: browserSessionId, userAgent: 'ua-browser', reason: 'LOGOUT' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: laptop.session.id, userAgent: 'ua-laptop' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: phone.session.id, userAgent: 'ua-phone' }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(startedAt),
+        ...alice,
+        username: 'alice',
+        sessionId: first.session.id,
+        userAgent: 'ua-first',
+      }),
+      expected({
+        event: 'session.refresh_reuse_detected',
+        outcome: 'failure',
+        ...at(reuseAt),
+        ...alice,
+        sessionId: first.session.id,
+        userAgent: 'ua-thief',
+        reason: 'REFRESH_TOKEN_REUSED',
+      }),
+      expected({
+        event: 'session.revoked',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        sessionId: first.session.id,
+        userAgent: 'ua-thief',
+        reason: 'REFRESH_TOKEN_REUSED',
+      }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: browserSessionId,
+        userAgent: 'ua-browser',
+      }),
+      expected({
+        event: 'session.revoked',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        sessionId: browserSessionId,
+        userAgent: 'ua-browser',
+        reason: 'LOGOUT',
+      }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: laptop.session.id,
+        userAgent: 'ua-laptop',
+      }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: phone.session.id,
+        userAgent: 'ua-phone',
+      }),
       // Revoked from the laptop: the client is the one that asked.
-      expected({ event: 'session.revoked', outcome: 'success', ...at(reuseAt), ...alice, sessionId: phone.session.id, userAgent: 'ua-laptop', reason: 'REVOKED' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: tablet.session.id, userAgent: 'ua-tablet' }),
+      expected({
+        event: 'session.revoked',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        sessionId: phone.session.id,
+        userAgent: 'ua-laptop',
+        reason: 'REVOKED',
+      }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: tablet.session.id,
+        userAgent: 'ua-tablet',
+      }),
       ...logoutAllEvents.map((e) =>
-        expected({ event: 'session.revoked', outcome: 'success', ...at(reuseAt), ...alice, sessionId: e.sessionId, userAgent: 'ua-laptop', reason: 'LOGOUT_ALL' }),
+        expected({
+          event: 'session.revoked',
+          outcome: 'success',
+          ...at(reuseAt),
+          ...alice,
+          sessionId: e.sessionId,
+          userAgent: 'ua-laptop',
+          reason: 'LOGOUT_ALL',
+        }),
       ),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: desk.session.id, userAgent: 'ua-desk' }),
-      expected({ event: 'auth.login.succeeded', outcome: 'success', ...at(reuseAt), ...alice, username: 'alice', sessionId: other.session.id, userAgent: 'ua-other' }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: desk.session.id,
+        userAgent: 'ua-desk',
+      }),
+      expected({
+        event: 'auth.login.succeeded',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: other.session.id,
+        userAgent: 'ua-other',
+      }),
       expected({ event: 'pat.created', outcome: 'success', ...at(reuseAt), ...alice, tokenId, userAgent: 'ua-desk' }),
       expected({ event: 'pat.revoked', outcome: 'success', ...at(reuseAt), ...alice, tokenId, userAgent: 'ua-desk' }),
-      expected({ event: 'auth.reauthentication.failed', outcome: 'failure', ...at(reuseAt), ...alice, username: 'alice', sessionId: desk.session.id, userAgent: 'ua-desk', reason: 'BAD_PASSWORD' }),
+      expected({
+        event: 'auth.reauthentication.failed',
+        outcome: 'failure',
+        ...at(reuseAt),
+        ...alice,
+        username: 'alice',
+        sessionId: desk.session.id,
+        userAgent: 'ua-desk',
+        reason: 'BAD_PASSWORD',
+      }),
       expected({ event: 'account.password_changed', outcome: 'success', ...at(reuseAt), ...alice, sessionId: desk.session.id, userAgent: 'ua-desk' }),
-      expected({ event: 'session.revoked', outcome: 'success', ...at(reuseAt), ...alice, sessionId: other.session.id, userAgent: 'ua-desk', reason: 'PASSWORD_CHANGED' }),
+      expected({
+        event: 'session.revoked',
+        outcome: 'success',
+        ...at(reuseAt),
+        ...alice,
+        sessionId: other.session.id,
+        userAgent: 'ua-desk',
+        reason: 'PASSWORD_CHANGED',
+      }),
       expected({ event: 'account.deleted', outcome: 'success', ...at(reuseAt), ...alice, sessionId: desk.session.id, userAgent: 'ua-desk' }),
     ]);
   });
@@ -186,7 +355,12 @@ describe('security events', () => {
   it('records one lockout however many guesses race for the last attempt', async () => {
     gateway = await startTestGateway({
       now: START,
-      env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '1000', RATE_LIMIT_CREDENTIALS_BURST: '1000', RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000', RATE_LIMIT_FAILED_LOGINS: '3' },
+      env: {
+        RATE_LIMIT_CREDENTIALS_PER_SECOND: '1000',
+        RATE_LIMIT_CREDENTIALS_BURST: '1000',
+        RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
+        RATE_LIMIT_FAILED_LOGINS: '3',
+      },
     });
     const client = new GraphQLClient(gateway.url);
     for (let round = 0; round < 20; round++) {
@@ -196,7 +370,12 @@ describe('security events', () => {
       expect(guesses.map(errorCode).sort()).toEqual([...Array(3).fill('INVALID_CREDENTIALS'), ...Array(3).fill('RATE_LIMITED')]);
       const events = securityEvents(gateway.logs).filter((e) => e.username === username && e.event !== 'account.registered');
       expect(events.filter((e) => e.event === 'auth.lockout')).toHaveLength(1);
-      expect(events.filter((e) => e.event === 'auth.login.failed').map((e) => e.reason).sort()).toEqual(['BAD_PASSWORD', 'BAD_PASSWORD', 'BAD_PASSWORD', 'LOCKED', 'LOCKED', 'LOCKED']);
+      expect(
+        events
+          .filter((e) => e.event === 'auth.login.failed')
+          .map((e) => e.reason)
+          .sort(),
+      ).toEqual(['BAD_PASSWORD', 'BAD_PASSWORD', 'BAD_PASSWORD', 'LOCKED', 'LOCKED', 'LOCKED']);
     }
   });
 

@@ -130,7 +130,9 @@ describe('changePassword racing itself', () => {
       current = candidates[winner]!;
       const lost = candidates[1 - winner]!;
       expect((await signIn(gateway, 'changer', { password: current })).user.id).toBe(account.user.id);
-      const withLost = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'changer', password: lost, refreshTokenDelivery: 'BODY' } });
+      const withLost = await new GraphQLClient(gateway.url).request(LoginDocument, {
+        input: { username: 'changer', password: lost, refreshTokenDelivery: 'BODY' },
+      });
       expect(errorCode(withLost)).toBe('INVALID_CREDENTIALS');
     }
   });
@@ -199,7 +201,12 @@ describe('account deletion racing refresh', () => {
    * that only a refresh could make them matter to a deletion again. All made at once, so that
    * every access token the rounds hand out is still unexpired when the restarted gateway is asked.
    */
-  async function accountsWithIdleSessions(gateway: TestGateway, prefix: string, accounts: number, idle: number): Promise<{ username: string; idleSessions: SignedIn[] }[]> {
+  async function accountsWithIdleSessions(
+    gateway: TestGateway,
+    prefix: string,
+    accounts: number,
+    idle: number,
+  ): Promise<{ username: string; idleSessions: SignedIn[] }[]> {
     const made = [];
     for (let i = 0; i < accounts; i++) {
       const username = `${prefix}_${i}`;

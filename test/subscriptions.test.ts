@@ -208,7 +208,10 @@ describe('WebSocket expiry and revocation', () => {
 
   it.each([
     ['logout', async (own: string) => as(own).request(LogoutDocument)],
-    ['revokeDevice from another device', async (own: string, other: string, ownSessionId: string) => as(other).request(RevokeDeviceDocument, { id: ownSessionId })],
+    [
+      'revokeDevice from another device',
+      async (own: string, other: string, ownSessionId: string) => as(other).request(RevokeDeviceDocument, { id: ownSessionId }),
+    ],
     ['logoutAll from another device', async (_own: string, other: string) => as(other).request(LogoutAllDocument)],
   ])('after %s: the revoked session gets its REVOKED event, then 4401 within a second', async (_name, revoke) => {
     const signedUp = await register(gateway, 'subscriber');
@@ -413,7 +416,9 @@ describe('WebSocket limits', () => {
     for (const target of ['/elsewhere', 'http://[']) {
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(port), '127.0.0.1', () =>
-          socket.write(`GET ${target} HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+          socket.write(
+            `GET ${target} HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+          ),
         );
         let received = '';
         socket.on('data', (chunk) => (received += String(chunk)));

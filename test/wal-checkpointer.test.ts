@@ -54,7 +54,10 @@ describe('background WAL checkpoints (SQLite)', () => {
     const { handle, path, errors } = await open();
     await writeAndAwaitCheckpoint(handle, path);
     expect(errors).toEqual([]);
-    const { count } = await handle.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const { count } = await handle.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
     expect(Number(count)).toBe(2000);
   });
 

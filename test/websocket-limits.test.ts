@@ -8,14 +8,15 @@ import { openWsClient, within } from './helpers/realtime-clients.js';
 import { until } from './helpers/until.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-
 let gateway: TestGateway;
 let accessToken: string;
 const sockets: WebSocket[] = [];
 
 beforeEach(async () => {
   gateway = await startTestGateway();
-  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'flooder', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
+  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
+    input: { username: 'flooder', password: PASSWORD, refreshTokenDelivery: 'BODY' },
+  });
   accessToken = registered.data!.register.accessToken;
 });
 afterEach(async () => {

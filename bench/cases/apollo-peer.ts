@@ -55,7 +55,10 @@ export const apolloPeer: BenchCase = {
       const samples = new Samples();
       for (let run = 1; run <= options.runs; run++) {
         log(`run ${run}/${options.runs}`);
-        for (const [key, spec] of inAlternatingOrder(run, [['peer', theirs], ['gateway', ours]] as const)) {
+        for (const [key, spec] of inAlternatingOrder(run, [
+          ['peer', theirs],
+          ['gateway', ours],
+        ] as const)) {
           samples.addLoad(key, await runLoad(spec));
         }
         samples.addRatio('ratio', 'gateway.rps', 'peer.rps');

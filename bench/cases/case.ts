@@ -109,13 +109,21 @@ export function inAlternatingOrder<T>(run: number, items: readonly T[]): T[] {
   return run % 2 === 1 ? [...items] : [...items].reverse();
 }
 
-export const atLeast = (threshold: number, text: string) => (median: number): GoalCheck => ({ text, passed: median >= threshold });
-export const above = (threshold: number, text: string) => (median: number): GoalCheck => ({ text, passed: median > threshold });
-export const below = (threshold: number, text: string) => (median: number): GoalCheck => ({ text, passed: median < threshold });
-export const within = (target: number, tolerance: number, text: string) => (median: number): GoalCheck => ({
-  text,
-  passed: Math.abs(median - target) <= tolerance,
-});
+export const atLeast =
+  (threshold: number, text: string) =>
+  (median: number): GoalCheck => ({ text, passed: median >= threshold });
+export const above =
+  (threshold: number, text: string) =>
+  (median: number): GoalCheck => ({ text, passed: median > threshold });
+export const below =
+  (threshold: number, text: string) =>
+  (median: number): GoalCheck => ({ text, passed: median < threshold });
+export const within =
+  (target: number, tolerance: number, text: string) =>
+  (median: number): GoalCheck => ({
+    text,
+    passed: Math.abs(median - target) <= tolerance,
+  });
 
 /** A row for a figure that could not be measured, and why. */
 export function unavailableRow(caseId: CaseId, label: string, unit: Unit, reason: string, goal?: string): ResultRow {

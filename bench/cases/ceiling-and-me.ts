@@ -43,8 +43,16 @@ export const ceilingAndMe: BenchCase = {
       if (gateway) {
         const account = await registerAccount(gateway.url);
         const me = { ...load, url: gateway.url, body: graphqlBody(ME_QUERY) };
-        variants.push({ key: 'header', label: 'me, access token in the Authorization header', spec: { ...me, headers: { authorization: `Bearer ${account.accessToken}` } } });
-        variants.push({ key: 'cookie', label: 'me, access token in the accessToken cookie', spec: { ...me, headers: { cookie: await cookieHeaderAfterLogin(gateway.url, account) } } });
+        variants.push({
+          key: 'header',
+          label: 'me, access token in the Authorization header',
+          spec: { ...me, headers: { authorization: `Bearer ${account.accessToken}` } },
+        });
+        variants.push({
+          key: 'cookie',
+          label: 'me, access token in the accessToken cookie',
+          spec: { ...me, headers: { cookie: await cookieHeaderAfterLogin(gateway.url, account) } },
+        });
         const pat = await tryCreatePersonalAccessToken(gateway.url, account.accessToken);
         if (pat.available) {
           variants.push({ key: 'pat', label: 'me, personal access token', spec: { ...me, headers: { authorization: `Bearer ${pat.value}` } } });

@@ -6,7 +6,17 @@ import { ME_QUERY } from '../lib/operations.js';
 import { type SeededSessions, seedSessions } from '../lib/session-seeder.js';
 import { Teardown } from '../lib/teardown.js';
 import { startGateway, type GatewayServer } from '../servers/gateway.js';
-import { type BenchCase, type BenchContext, below, DIALECT_NAMES, inAlternatingOrder, measurePerDialect, type ResultRow, Samples, unavailableRow } from './case.js';
+import {
+  type BenchCase,
+  type BenchContext,
+  below,
+  DIALECT_NAMES,
+  inAlternatingOrder,
+  measurePerDialect,
+  type ResultRow,
+  Samples,
+  unavailableRow,
+} from './case.js';
 import { chainTokenCount, refreshChainSpec } from './refresh-rotation.js';
 
 const FLAT_GOAL = 1.2;
@@ -59,11 +69,17 @@ async function measureDialect({ options, log }: BenchContext, dialect: BenchDial
     const samples = new Samples();
     for (let run = 1; run <= options.runs; run++) {
       log(`${name}: run ${run}/${options.runs}`);
-      for (const [size, target] of inAlternatingOrder(run, [['small', few], ['large', many]] as const)) {
+      for (const [size, target] of inAlternatingOrder(run, [
+        ['small', few],
+        ['large', many],
+      ] as const)) {
         samples.addLoad(`refresh.${size}`, await runLoad(refresh(target, options.durationSeconds)));
       }
       samples.addRatio('refresh.ratio', 'refresh.large.p50', 'refresh.small.p50');
-      for (const [size, target] of inAlternatingOrder(run, [['small', few], ['large', many]] as const)) {
+      for (const [size, target] of inAlternatingOrder(run, [
+        ['small', few],
+        ['large', many],
+      ] as const)) {
         samples.addLoad(`me.${size}`, await runLoad(target.me));
       }
       samples.addRatio('me.ratio', 'me.large.p50', 'me.small.p50');

@@ -36,7 +36,10 @@ export const loginTiming: BenchCase = {
       const samples = new Samples();
       for (let run = 1; run <= options.runs; run++) {
         log(`run ${run}/${options.runs}`);
-        for (const [key, spec] of inAlternatingOrder(run, [['unknown', unknown], ['wrong', wrong]] as const)) {
+        for (const [key, spec] of inAlternatingOrder(run, [
+          ['unknown', unknown],
+          ['wrong', wrong],
+        ] as const)) {
           samples.addLoad(key, await runLoad(spec));
         }
         samples.addRatio('ratio', 'unknown.p50', 'wrong.p50');

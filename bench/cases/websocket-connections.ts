@@ -36,7 +36,10 @@ export const websocketConnections: BenchCase = {
       if (trial.report.opened !== 1) {
         const why = trial.report.firstCloseCode === null ? 'no acknowledgement' : `closed with ${trial.report.firstCloseCode}`;
         const reason = `not available yet: an authenticated graphql-ws connection to ${new URL(gateway.wsUrl).pathname} got ${why}`;
-        return [unavailableRow('case7', 'WebSocket connections opened', 'conn/s', reason), unavailableRow('case7', 'Memory per 1,000 idle connections', 'MiB', reason)];
+        return [
+          unavailableRow('case7', 'WebSocket connections opened', 'conn/s', reason),
+          unavailableRow('case7', 'Memory per 1,000 idle connections', 'MiB', reason),
+        ];
       }
       const warm = await openIdleConnections(spec(Math.min(WARMUP_CONNECTIONS, options.wsConnections)));
       await warm.close();
@@ -52,13 +55,18 @@ export const websocketConnections: BenchCase = {
           samples.add('opened', opened / seconds, failed);
           await sleep(SETTLE_MS);
           const after = await residentBytes(gateway.pid);
-          samples.add('memory', opened === 0 ? Number.NaN : ((after - before) / opened) * 1000 / MIB, failed);
+          samples.add('memory', opened === 0 ? Number.NaN : (((after - before) / opened) * 1000) / MIB, failed);
         } finally {
           await idle.close();
         }
       }
       const rows: ResultRow[] = [
-        samples.row('case7', `WebSocket connections opened (${options.wsConnections.toLocaleString('en-US')}, ${HANDSHAKE_CONCURRENCY} handshakes at a time)`, 'conn/s', 'opened'),
+        samples.row(
+          'case7',
+          `WebSocket connections opened (${options.wsConnections.toLocaleString('en-US')}, ${HANDSHAKE_CONCURRENCY} handshakes at a time)`,
+          'conn/s',
+          'opened',
+        ),
         samples.row('case7', 'Gateway RSS per 1,000 idle authenticated connections', 'MiB', 'memory'),
       ];
       return rows;

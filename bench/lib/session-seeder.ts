@@ -71,9 +71,7 @@ function seedSqlite(path: string, rows: SeedRows, prefix: string): void {
     // Setup only: the gateway reopens the file with its own (durable) settings.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = OFF');
-    const insertUser = sqlite.prepare(
-      'INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    const insertUser = sqlite.prepare('INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     const insertSession = sqlite.prepare(
       `INSERT INTO sessions (id, user_id, name, user_agent, ip, created_at, last_used_at, expires_at, absolute_expires_at, revoked_at, revoked_reason)
        VALUES (?, ?, 'Seeded device', NULL, '127.0.0.1', ?, ?, ?, ?, NULL, NULL)`,
@@ -92,7 +90,8 @@ function seedSqlite(path: string, rows: SeedRows, prefix: string): void {
       }
     });
     for (let from = 1; from <= rows.users; from += SQLITE_ROWS_PER_TRANSACTION) users(from, Math.min(rows.users, from + SQLITE_ROWS_PER_TRANSACTION - 1));
-    for (let from = 1; from <= rows.sessions; from += SQLITE_ROWS_PER_TRANSACTION) sessions(from, Math.min(rows.sessions, from + SQLITE_ROWS_PER_TRANSACTION - 1));
+    for (let from = 1; from <= rows.sessions; from += SQLITE_ROWS_PER_TRANSACTION)
+      sessions(from, Math.min(rows.sessions, from + SQLITE_ROWS_PER_TRANSACTION - 1));
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     sqlite.close();

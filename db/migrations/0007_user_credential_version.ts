@@ -17,7 +17,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .alterTable('users')
       .addColumn('credential_version', 'integer', (col) => col.notNull().defaultTo(0))
       .execute();
-    await db.schema.alterTable('users').alterColumn('password_hash', (col) => col.dropNotNull()).execute();
+    await db.schema
+      .alterTable('users')
+      .alterColumn('password_hash', (col) => col.dropNotNull())
+      .execute();
     return;
   }
   await rebuildSqliteUsers(db, { passwordRequired: false });
@@ -26,7 +29,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 // Fails on SQLite and PostgreSQL alike while an account without a password exists.
 export async function down(db: Kysely<unknown>): Promise<void> {
   if (!isSqlite(db)) {
-    await db.schema.alterTable('users').alterColumn('password_hash', (col) => col.setNotNull()).execute();
+    await db.schema
+      .alterTable('users')
+      .alterColumn('password_hash', (col) => col.setNotNull())
+      .execute();
     await db.schema.alterTable('users').dropColumn('credential_version').execute();
     return;
   }

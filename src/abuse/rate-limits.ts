@@ -48,7 +48,13 @@ export class RateLimits {
   /** The per-client limit on refused personal access tokens. */
   readonly failedTokenPresentations: FailedTokenPresentations;
 
-  constructor({ config, clock, store = memoryRateLimiterStore, tokenBuckets = memoryTokenBuckets(clock), mutations = limitedMutations(config) }: RateLimitsOptions) {
+  constructor({
+    config,
+    clock,
+    store = memoryRateLimiterStore,
+    tokenBuckets = memoryTokenBuckets(clock),
+    mutations = limitedMutations(config),
+  }: RateLimitsOptions) {
     const credentials = tokenBuckets({
       // Not rl:credentials, the key of the fixed-window limiter this bucket replaced: instances
       // of both versions sharing a Redis during a rolling deploy would misread each other's values.
@@ -102,7 +108,12 @@ function declaredLimitPrefix(mutation: string, { key, perSeconds, shape = 'windo
   return `rl:mutation:${mutation}:${limitKeyName(key)}:${shape}:${perSeconds}s`;
 }
 
-function declaredLimitCounter(limit: DeclaredLimit, keyPrefix: string, store: RateLimiterStore, tokenBuckets: TokenBucketStore): (key: string) => Promise<void> {
+function declaredLimitCounter(
+  limit: DeclaredLimit,
+  keyPrefix: string,
+  store: RateLimiterStore,
+  tokenBuckets: TokenBucketStore,
+): (key: string) => Promise<void> {
   if (limit.shape === 'bucket') {
     const bucket = tokenBuckets({ keyPrefix, ratePerSecond: limit.points / limit.perSeconds, burst: limit.points });
     return (key) => takeOrRefuse(bucket, key);

@@ -41,7 +41,11 @@ export class AccountDeletions {
       // inserting, so on PostgreSQL it either commits first and is read below, or waits and
       // then finds the account gone; nothing is added unseen between the reads and the delete.
       // The credential version needs no bump: a sign-in's condition on it fails on a missing row.
-      const locked = await trx.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).executeTakeFirst();
+      const locked = await trx
+        .updateTable('users')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', userId)
+        .executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return undefined;
       // Then the sessions' rows, read as they are once locked (a no-op write locks a row on
       // PostgreSQL and SQLite alike). A refresh locks its session's row before it writes a token

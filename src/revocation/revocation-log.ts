@@ -41,7 +41,12 @@ export class RevocationLog {
   async sessionsRevokedSince(since: number): Promise<StoredRevocation[]> {
     const [revoked, deleted] = await Promise.all([
       this.#db.selectFrom('sessions').select(['id', 'user_id', 'revoked_at']).where('revoked_at', '>=', since).execute(),
-      this.#db.selectFrom('deleted_credentials').select(['credential_id', 'deleted_at']).where('kind', '=', 'session').where('deleted_at', '>=', since).execute(),
+      this.#db
+        .selectFrom('deleted_credentials')
+        .select(['credential_id', 'deleted_at'])
+        .where('kind', '=', 'session')
+        .where('deleted_at', '>=', since)
+        .execute(),
     ]);
     return [
       ...revoked.map((row): StoredRevocation => ({ sessionId: row.id, userId: row.user_id, revokedAt: row.revoked_at!, reason: 'SESSION_REVOKED' })),
@@ -57,7 +62,12 @@ export class RevocationLog {
 
   /** Accounts deleted at or after a time. */
   async usersDeletedSince(since: number): Promise<{ userId: string; deletedAt: number }[]> {
-    const rows = await this.#db.selectFrom('deleted_credentials').select(['credential_id', 'deleted_at']).where('kind', '=', 'user').where('deleted_at', '>=', since).execute();
+    const rows = await this.#db
+      .selectFrom('deleted_credentials')
+      .select(['credential_id', 'deleted_at'])
+      .where('kind', '=', 'user')
+      .where('deleted_at', '>=', since)
+      .execute();
     return rows.map((row) => ({ userId: row.credential_id, deletedAt: row.deleted_at }));
   }
 

@@ -126,8 +126,16 @@ export class Revocations {
   }
 
   async #catchUp(): Promise<void> {
-    const { revokedSessions, revokedUsers, clock, loadRevokedSince, loadRevokedTokensSince, loadDeletedUsersSince, loadUserRevocationsSince, loadUsersChangedSince } =
-      this.#options;
+    const {
+      revokedSessions,
+      revokedUsers,
+      clock,
+      loadRevokedSince,
+      loadRevokedTokensSince,
+      loadDeletedUsersSince,
+      loadUserRevocationsSince,
+      loadUsersChangedSince,
+    } = this.#options;
     const now = clock.now();
     const since = this.#caughtUpAt === undefined ? now - revokedSessions.windowMs : this.#caughtUpAt - CATCH_UP_OVERLAP_MS;
     const [sessions, tokens, deletedUsers, markers, changedUsers] = await Promise.all([
@@ -181,7 +189,9 @@ export class Revocations {
           tokenIds,
           ...(userDeleted ? { userDeleted } : {}),
           ...(userChanged ? { userChanged } : {}),
-          ...(marker ? { revokedBefore: marker.revokedBefore, ...(marker.exceptSessionId !== undefined ? { exceptSessionId: marker.exceptSessionId } : {}) } : {}),
+          ...(marker
+            ? { revokedBefore: marker.revokedBefore, ...(marker.exceptSessionId !== undefined ? { exceptSessionId: marker.exceptSessionId } : {}) }
+            : {}),
         },
         'remote',
       );

@@ -41,10 +41,7 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, context, _info, result) =>
       context.caller === null
         ? new UnauthenticatedError('TOKEN_MISSING')
-        : new ForbiddenError(
-            context.caller.kind === 'session' ? undefined : 'This credential may not perform this operation',
-            requiredScopes(result.failure),
-          ),
+        : new ForbiddenError(context.caller.kind === 'session' ? undefined : 'This credential may not perform this operation', requiredScopes(result.failure)),
   },
 });
 

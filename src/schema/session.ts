@@ -38,7 +38,8 @@ builder.mutationField('logoutAll', (t) =>
     description: 'Revokes every session of the caller, the current one included. Returns how many.',
     resolve: async (_root, _args, { caller, services, responseCookies, client }) => {
       const { sessionIds, liveCount } = await services.sessions.revokeAllOfUser(caller.userId, 'LOGOUT_ALL');
-      for (const sessionId of sessionIds) services.securityEvents.record({ event: 'session.revoked', userId: caller.userId, sessionId, reason: 'LOGOUT_ALL', client });
+      for (const sessionId of sessionIds)
+        services.securityEvents.record({ event: 'session.revoked', userId: caller.userId, sessionId, reason: 'LOGOUT_ALL', client });
       responseCookies.push(...services.cookies.clear());
       // The sessions `devices` listed; the user's marker stands for the expired ones too.
       return liveCount;

@@ -279,7 +279,13 @@ export class SessionStore {
   }
 
   /** Hands a replayed token's live successor over, counting the replay against its limit. */
-  async #grantReplay(trx: Transaction<Database>, presented: TokenWithSession, live: TokenWithSession, now: number, client: PresentingClient | null): Promise<RotationOutcome> {
+  async #grantReplay(
+    trx: Transaction<Database>,
+    presented: TokenWithSession,
+    live: TokenWithSession,
+    now: number,
+    client: PresentingClient | null,
+  ): Promise<RotationOutcome> {
     if (live.expires_at <= now) return { kind: 'refused', reason: 'TOKEN_EXPIRED' };
     // The session, locked since the rotation's first statement, follows its live token again.
     const session = await touchSession(trx, live.session_id, now, live.expires_at, client?.ip ?? null);

@@ -32,7 +32,11 @@ export async function signIn(gateway: { readonly url: string }, username: string
   const response = options.register ? await anonymous.request(RegisterDocument, { input }) : await anonymous.request(LoginDocument, { input });
   const payload = response.data && ('register' in response.data ? response.data.register : response.data.login);
   if (!payload) throw new Error(`sign-in of ${username} refused: ${String(errorCode(response))} ${String(errorReason(response) ?? '')}`);
-  return { ...payload, refreshToken: payload.refreshToken!, client: new GraphQLClient(gateway.url, { ...headers, authorization: `Bearer ${payload.accessToken}` }) };
+  return {
+    ...payload,
+    refreshToken: payload.refreshToken!,
+    client: new GraphQLClient(gateway.url, { ...headers, authorization: `Bearer ${payload.accessToken}` }),
+  };
 }
 
 /** Registers an account (signIn with `register`). */

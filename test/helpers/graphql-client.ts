@@ -39,7 +39,11 @@ export class GraphQLClient {
   }
 
   /** Runs a query given as text. */
-  async raw<TData = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}): Promise<GraphQLResponse<TData>> {
+  async raw<TData = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options: RequestOptions = {},
+  ): Promise<GraphQLResponse<TData>> {
     const response = await this.post({ query, variables }, options);
     const body = (await response.json()) as { data?: TData | null; errors?: GraphQLFormattedError[] };
     return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
@@ -47,7 +51,12 @@ export class GraphQLClient {
 
   /** POSTs a JSON body to the endpoint, storing the cookies that come back. */
   async post(body: unknown, options: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...this.#headers, ...options.headers };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...this.#headers,
+      ...options.headers,
+    };
     const cookie = options.withoutCookies ? '' : await this.jar.getCookieString(this.#url);
     if (cookie) headers.cookie = cookie;
     const response = await fetch(this.#url, { method: 'POST', headers, body: JSON.stringify(body) });

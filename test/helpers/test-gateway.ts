@@ -68,7 +68,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   let app: GatewayApp;
   try {
-    app = await createGatewayApp({ config, clock, logger, revocationChannel: options.revocationChannel, hooks: options.hooks, limitedMutations: options.limitedMutations });
+    app = await createGatewayApp({
+      config,
+      clock,
+      logger,
+      revocationChannel: options.revocationChannel,
+      hooks: options.hooks,
+      limitedMutations: options.limitedMutations,
+    });
   } catch (error) {
     // A gateway that never started must not leave its database (a PostgreSQL schema) behind.
     if (!options.database) await database.drop();

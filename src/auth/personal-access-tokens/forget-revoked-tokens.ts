@@ -12,5 +12,7 @@ export interface ForgetRevokedPersonalAccessTokensOptions {
  * personal access tokens. Returns the function that stops it.
  */
 export function forgetRevokedPersonalAccessTokens({ revocations, cache }: ForgetRevokedPersonalAccessTokensOptions): () => void {
-  return revocations.onRevoked((revocation) => cache.invalidate({ userId: revocation.userId, tokenIds: revocation.tokenIds, allOfUser: revocation.userDeleted }));
+  return revocations.onRevoked((revocation) =>
+    cache.invalidate({ userId: revocation.userId, tokenIds: revocation.tokenIds, allOfUser: revocation.userDeleted }),
+  );
 }

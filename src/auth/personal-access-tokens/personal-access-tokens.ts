@@ -55,7 +55,11 @@ export class PersonalAccessTokens {
   }
 
   /** Creates a token; the secret is returned here once and stored only as its SHA-256. */
-  async create(userId: string, input: NewPersonalAccessToken, client?: SecurityEventClient): Promise<{ token: string; personalAccessToken: PersonalAccessTokenView }> {
+  async create(
+    userId: string,
+    input: NewPersonalAccessToken,
+    client?: SecurityEventClient,
+  ): Promise<{ token: string; personalAccessToken: PersonalAccessTokenView }> {
     const name = parseTokenName(input.name);
     const scopes = parseScopes(input.scopes);
     const now = this.#clock.now();

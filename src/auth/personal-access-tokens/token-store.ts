@@ -29,7 +29,11 @@ export class PersonalAccessTokenStore {
    */
   async insertWithinLimit(row: PersonalAccessTokenRow, maxLive: number): Promise<boolean> {
     return this.#options.db.transaction().execute(async (trx) => {
-      const locked = await trx.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', row.user_id).executeTakeFirst();
+      const locked = await trx
+        .updateTable('users')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('id', '=', row.user_id)
+        .executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) throw new UnauthenticatedError('USER_NOT_FOUND');
       const { live } = await trx
         .selectFrom('personal_access_tokens')
