@@ -92,7 +92,7 @@ describe('registration rules', () => {
 
   it('never truncates: every character of a long password counts', async () => {
     const gateway = await start();
-    const long = 'p'.repeat(100) + 'the end';
+    const long = `${'p'.repeat(100)}the end`;
     await register(gateway, 'truncation', long);
     // bcrypt would stop at 72 bytes; Argon2 must not, nor must anything before it.
     expect(errorCode(await login(gateway, 'truncation', long.slice(0, 72)))).toBe('INVALID_CREDENTIALS');

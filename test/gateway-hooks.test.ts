@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { MeDocument, RefreshDocument } from '../client/operations.js';
 import { RESERVED_ACCESS_TOKEN_CLAIMS } from '../src/hooks.js';
-import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
+import { GraphQLClient } from './helpers/graphql-client.js';
 import { describe, expect, PASSWORD, register, signIn, test } from './helpers/fixtures.js';
 
 describe('the accessTokenClaims hook', () => {

@@ -9,6 +9,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
 /** Applies the migrations up to and including `last`, as an older release would have. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 async function migrateUpTo(db: Kysely<any>, last: string): Promise<void> {
   const names = Object.keys(migrations);
   const older = Object.fromEntries(names.slice(0, names.indexOf(last) + 1).map((name) => [name, migrations[name]!]));
@@ -18,6 +19,7 @@ async function migrateUpTo(db: Kysely<any>, last: string): Promise<void> {
 }
 
 /** The PostgreSQL schema of the connection, as src/db/migrate.ts finds it; undefined on SQLite. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 async function ownSchema(db: Kysely<any>): Promise<string | undefined> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);

@@ -200,7 +200,7 @@ describe('a sign-in racing a credential change', () => {
   function accountsWith(gateway: TestGateway, meanwhile: () => Promise<void>): Accounts {
     let pending: (() => Promise<void>) | undefined = meanwhile;
     const passwordAttempts: PasswordAttempts = {
-      begin: async () => {},
+      begin: async () => undefined,
       succeeded: async () => {
         const run = pending;
         pending = undefined;

@@ -210,7 +210,7 @@ describe('WebSocket expiry and revocation', () => {
     ['logout', async (own: string) => as(own).request(LogoutDocument)],
     [
       'revokeDevice from another device',
-      async (own: string, other: string, ownSessionId: string) => as(other).request(RevokeDeviceDocument, { id: ownSessionId }),
+      async (_own: string, other: string, ownSessionId: string) => as(other).request(RevokeDeviceDocument, { id: ownSessionId }),
     ],
     ['logoutAll from another device', async (_own: string, other: string) => as(other).request(LogoutAllDocument)],
   ])('after %s: the revoked session gets its REVOKED event, then 4401 within a second', async (_name, revoke) => {

@@ -96,7 +96,14 @@ describe('the user cache on one instance', () => {
     const clock = new ManualClock(START);
     const rows = new Map<string, UserProfile>([['u1', { id: 'u1', username: 'first', created_at: 0 }]]);
     let reads = 0;
-    const cache = new UserCache({ clock, ttlMs: 10_000, load: async (id) => (reads++, rows.get(id)) });
+    const cache = new UserCache({
+      clock,
+      ttlMs: 10_000,
+      load: async (id) => {
+        reads++;
+        return rows.get(id);
+      },
+    });
     expect((await cache.get('u1'))?.username).toBe('first');
     rows.set('u1', { id: 'u1', username: 'second', created_at: 0 });
     clock.advance(9_999);
@@ -110,7 +117,14 @@ describe('the user cache on one instance', () => {
   it('keeps at most maxEntries users, the least recently used first out', async () => {
     const clock = new ManualClock(START);
     const reads: string[] = [];
-    const cache = new UserCache({ clock, maxEntries: 2, load: async (id) => (reads.push(id), { id, username: id, created_at: 0 }) });
+    const cache = new UserCache({
+      clock,
+      maxEntries: 2,
+      load: async (id) => {
+        reads.push(id);
+        return { id, username: id, created_at: 0 };
+      },
+    });
     await cache.get('u1');
     await cache.get('u2');
     await cache.get('u1');

@@ -43,7 +43,7 @@ export interface AccessTokenIssuer {
  */
 export interface PasswordAttempts {
   /** Counts an attempt on the account; throws RATE_LIMITED, before any verification, while it is locked. */
-  begin(username: string): Promise<PasswordAttempt | void>;
+  begin(username: string): Promise<PasswordAttempt | undefined>;
   /** The password was right: the account's failures are forgotten. */
   succeeded(username: string): Promise<void>;
 }

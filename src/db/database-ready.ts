@@ -4,6 +4,7 @@ import { type Kysely, sql } from 'kysely';
 export const DATABASE_PROBE_TIMEOUT_MS = 2_000;
 
 /** True when the database answers a trivial query within the probe timeout. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 export async function isDatabaseReady(db: Kysely<any>, timeoutMs = DATABASE_PROBE_TIMEOUT_MS): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {

@@ -6,6 +6,7 @@ import { migrations } from '../../db/migrations/index.js';
 const MAX_MIGRATION_ATTEMPTS = 10;
 
 /** Brings the database to the latest migration; throws with the failing migration's name. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: await ownSchema(db) });
   for (let attempt = 1; ; attempt++) {
@@ -29,6 +30,7 @@ function isInvalidSchemaName(error: unknown): boolean {
 }
 
 /** True on SQLite; on PostgreSQL, whether the connection's own schema (still) exists. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 async function ownSchemaExists(db: Kysely<any>): Promise<boolean> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return true;
   return (await ownSchema(db)) !== undefined;
@@ -40,6 +42,7 @@ async function ownSchemaExists(db: Kysely<any>): Promise<boolean> {
  * own, and then fails to use it: a gateway sharing a database with another kysely application,
  * or with another gateway in its own schema, could never migrate. SQLite has one namespace.
  */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
 async function ownSchema(db: Kysely<any>): Promise<string | undefined> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
   const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, getOperationAST, type ExecutionArgs, type execute, type subscribe } from 'graphql';
+import { type DocumentNode, GraphQLError, getOperationAST, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { resolveCaller } from '../credentials/resolve-caller.js';
@@ -98,7 +98,7 @@ export function attachWebSocketEndpoint(server: Server, gateway: Gateway, servic
         websocket: session,
         params: payload,
       });
-      let document;
+      let document: DocumentNode;
       try {
         document = parse(payload.query);
       } catch (error) {

@@ -145,10 +145,12 @@ export class Revocations {
       loadUserRevocationsSince?.(since) ?? [],
       loadUsersChangedSince?.(since) ?? [],
     ]);
-    const learned = new Map<string, { sessionIds: string[]; tokenIds: string[]; userDeleted: boolean; userChanged: boolean; marker?: UserRevocationMarker }>();
+    const learned = new Map<string, LearnedRevocations>();
     const learnedOf = (userId: string) => {
-      let entry = learned.get(userId);
-      if (!entry) learned.set(userId, (entry = { sessionIds: [], tokenIds: [], userDeleted: false, userChanged: false }));
+      const known = learned.get(userId);
+      if (known) return known;
+      const entry: LearnedRevocations = { sessionIds: [], tokenIds: [], userDeleted: false, userChanged: false };
+      learned.set(userId, entry);
       return entry;
     };
     for (const { sessionId, revokedAt, reason, userId } of sessions) {
@@ -244,4 +246,13 @@ export class Revocations {
 
 function errorSummary(error: unknown): { message: string } {
   return { message: error instanceof Error ? error.message : String(error) };
+}
+
+/** What one catch-up learned of one user. */
+interface LearnedRevocations {
+  sessionIds: string[];
+  tokenIds: string[];
+  userDeleted: boolean;
+  userChanged: boolean;
+  marker?: UserRevocationMarker;
 }

@@ -94,7 +94,14 @@ export function collect(subscribe: SinkSubscriber, timeline?: TimelineEntry[]): 
     timeline?.push({ type: 'next', value });
     push(value);
   };
-  subscribe({ next, error: (error) => (push({ error }), finish()), complete: finish });
+  subscribe({
+    next,
+    error: (error) => {
+      push({ error });
+      finish();
+    },
+    complete: finish,
+  });
   return {
     results,
     done,
@@ -136,8 +143,7 @@ export async function openSseStream(url: string, query: string, headers: Record<
     try {
       for (let read = await reader.read(); !read.done; read = await reader.read()) {
         buffer += decoder.decode(read.value, { stream: true });
-        let boundary;
-        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+        for (let boundary = buffer.indexOf('\n\n'); boundary >= 0; boundary = buffer.indexOf('\n\n')) {
           const block = buffer.slice(0, boundary);
           buffer = buffer.slice(boundary + 2);
           const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
