@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { hashToken } from '../src/auth/opaque-token.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-const password = 'correct horse battery staple';
 let gateway: TestGateway;
 afterEach(() => gateway.close());
 
 async function signUp(client: GraphQLClient) {
-  const response = await client.request(RegisterDocument, { input: { username: 'rotator', password, refreshTokenDelivery: 'BODY' } });
+  const response = await client.request(RegisterDocument, { input: { username: 'rotator', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
   expect(response.errors).toBeUndefined();
   return response.data!.register;
 }
@@ -71,7 +71,7 @@ describe('refresh token rotation', () => {
   it('rotates the cookie the same way: a replayed old cookie revokes the session and its access tokens', async () => {
     gateway = await startTestGateway();
     const browser = new GraphQLClient(gateway.url);
-    expect((await browser.request(RegisterDocument, { input: { username: 'cookie_rotator', password } })).errors).toBeUndefined();
+    expect((await browser.request(RegisterDocument, { input: { username: 'cookie_rotator', password: PASSWORD } })).errors).toBeUndefined();
     const oldCookie = (await browser.cookie('refreshToken'))!;
     expect((await browser.request(RefreshDocument, {})).errors).toBeUndefined();
     expect(await browser.cookie('refreshToken')).not.toBe(oldCookie);

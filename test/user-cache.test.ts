@@ -7,6 +7,7 @@ import { DeleteAccountDocument, MeDocument, RefreshDocument, UpdateUsernameDocum
 import type { Database } from '../src/db/tables.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
+import { PASSWORD } from './helpers/accounts.js';
 import { type Device, signIn } from './helpers/devices.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -15,7 +16,6 @@ import { until } from './helpers/until.js';
 // Issue 12, hot paths: `me` (and refresh) read the caller's user from a cache that every
 // instance keeps correct within the revocation bound.
 
-const password = 'correct horse battery staple';
 const START = new Date('2030-01-01T00:00:00Z');
 
 const gateways: TestGateway[] = [];
@@ -71,7 +71,7 @@ async function hideUsersTable(db: Kysely<Database>): Promise<() => Promise<void>
 describe('the user cache on one instance', () => {
   it('answers me and refresh for a recent caller without reading the database', async () => {
     const { a } = await twoInstances();
-    const alice = await signIn(a.url, 'alice', password, { register: true });
+    const alice = await signIn(a.url, 'alice', PASSWORD, { register: true });
     expect(await usernameOn(a, alice)).toBe('alice');
     const restore = await hideUsersTable(a.handle.db);
     try {
@@ -86,7 +86,7 @@ describe('the user cache on one instance', () => {
 
   it('shows a rename at once on the instance that made it', async () => {
     const { a } = await twoInstances();
-    const alice = await signIn(a.url, 'alice', password, { register: true });
+    const alice = await signIn(a.url, 'alice', PASSWORD, { register: true });
     expect(await usernameOn(a, alice)).toBe('alice');
     await rename(alice, 'alicia');
     expect(await usernameOn(a, alice)).toBe('alicia');
@@ -159,7 +159,7 @@ describe('the user cache on one instance', () => {
 describe('the user cache across instances', () => {
   it('shows a rename on A to me on B at once, by the broadcast', async () => {
     const { a, b } = await twoInstances();
-    const alice = await signIn(a.url, 'alice', password, { register: true });
+    const alice = await signIn(a.url, 'alice', PASSWORD, { register: true });
     expect(await usernameOn(b, alice)).toBe('alice'); // cached on B
     await rename(alice, 'alicia');
     expect(await usernameOn(b, alice)).toBe('alicia');
@@ -168,7 +168,7 @@ describe('the user cache across instances', () => {
   it('shows a rename on A to me on B at B’s next catch-up when the broadcast is lost', async () => {
     const { a, b } = await twoInstances({ lossy: true });
     for (let round = 0; round < 3; round++) {
-      const alice = await signIn(a.url, `alice${round}`, password, { register: true });
+      const alice = await signIn(a.url, `alice${round}`, PASSWORD, { register: true });
       expect(await usernameOn(b, alice)).toBe(`alice${round}`);
       await rename(alice, `alicia${round}`);
       // B never heard of it: its cached row still answers (which is what the catch-up bounds)...
@@ -183,9 +183,9 @@ describe('the user cache across instances', () => {
 
   it.each([false, true])('refuses me on B with USER_NOT_FOUND once A deleted the account (broadcast lost: %s)', async (lossy) => {
     const { a, b } = await twoInstances({ lossy });
-    const alice = await signIn(a.url, 'alice', password, { register: true });
+    const alice = await signIn(a.url, 'alice', PASSWORD, { register: true });
     expect(await usernameOn(b, alice)).toBe('alice');
-    const deleted = await alice.client.request(DeleteAccountDocument, { password });
+    const deleted = await alice.client.request(DeleteAccountDocument, { password: PASSWORD });
     expect(deleted.errors).toBeUndefined();
     if (lossy) await b.services.revocations.catchUp();
     const refused = await meOf(b, alice.accessToken);
@@ -204,11 +204,11 @@ describe.runIf(redisUrl)('the user cache across instances over Redis', () => {
     const a = await startTestGateway({ now: START, env });
     const b = await startTestGateway({ now: START, env, database: a.database });
     gateways.push(a, b);
-    const alice = await signIn(a.url, 'alice', password, { register: true });
+    const alice = await signIn(a.url, 'alice', PASSWORD, { register: true });
     expect(await usernameOn(b, alice)).toBe('alice');
     await rename(alice, 'alicia');
     await until(async () => (await usernameOn(b, alice)) === 'alicia', 'the rename on B');
-    const deleted = await alice.client.request(DeleteAccountDocument, { password });
+    const deleted = await alice.client.request(DeleteAccountDocument, { password: PASSWORD });
     expect(deleted.errors).toBeUndefined();
     await until(async () => errorReason(await meOf(b, alice.accessToken)) === 'USER_NOT_FOUND', 'the deletion on B');
     await expect(b.services.accounts.profile(alice.userId)).rejects.toMatchObject({ reason: 'USER_NOT_FOUND' });
