@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CreatePersonalAccessTokenDocument, RefreshDocument, RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
-import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
+import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // Items 6 and 9 of issue 11: updateUsername as a username-existence oracle, and
@@ -52,14 +53,6 @@ function rename(client: GraphQLClient, username: string, ip = nextIp()) {
 
 async function usernameOf(gateway: TestGateway, userId: string): Promise<string> {
   return (await gateway.handle.db.selectFrom('users').select('username').where('id', '=', userId).executeTakeFirstOrThrow()).username;
-}
-
-function expectRateLimited(response: GraphQLResponse<unknown>, retryAfter: number): void {
-  expect(response.status).toBe(429);
-  expect(errorCode(response)).toBe('RATE_LIMITED');
-  expect(response.errors![0]!.extensions!.retryAfter).toBe(retryAfter);
-  expect(response.headers.get('retry-after')).toBe(String(retryAfter));
-  expect(response.data ?? null).toBeNull();
 }
 
 describe('updateUsername per account (5 an hour)', () => {

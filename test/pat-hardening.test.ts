@@ -14,6 +14,7 @@ import {
 } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
+import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import { openWsClient } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -81,16 +82,6 @@ async function hideTokenTables(gateway: TestGateway): Promise<() => Promise<void
 function expectRefused(response: GraphQLResponse<unknown>, reason: string): void {
   expect(response.status).toBe(401);
   expect(errorReason(response)).toBe(reason);
-}
-
-function expectRateLimited(response: GraphQLResponse<unknown>): void {
-  expect(response.status).toBe(429);
-  expect(errorCode(response)).toBe('RATE_LIMITED');
-  const retryAfter = response.errors![0]!.extensions!.retryAfter as number;
-  // A one-minute window (counted by Redis's own clock with TEST_REDIS_URL).
-  expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(60);
-  expect(response.headers.get('retry-after')).toBe(String(retryAfter));
 }
 
 describe('the documented token shape (README)', () => {
@@ -206,14 +197,14 @@ describe('refused tokens per client IP (30 a minute)', () => {
     for (let i = 0; i < 10; i++) expectRefused(await presentFrom(gateway, generatePersonalAccessToken(), attacker), 'TOKEN_INVALID');
     for (let i = 0; i < 10; i++) expectRefused(await presentFrom(gateway, `gwp_not-even-well-formed-${i}`, attacker), 'TOKEN_INVALID');
     for (let i = 0; i < 10; i++) expectRefused(await presentFrom(gateway, remembered, attacker), 'TOKEN_INVALID');
-    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), attacker));
+    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), attacker), { min: 1, max: 60 });
 
     const restore = await hideTokenTables(gateway);
     try {
       // Refused without a look-up: the database could not have answered.
-      expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), attacker));
+      expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), attacker), { min: 1, max: 60 });
       // A good token this instance does not hold needs a look-up too, and waits like the rest.
-      expectRateLimited(await presentFrom(gateway, uncached, attacker));
+      expectRateLimited(await presentFrom(gateway, uncached, attacker), { min: 1, max: 60 });
       // One it holds costs nothing and is served.
       expect((await presentFrom(gateway, cached, attacker)).data?.me.username).toBe('alice');
     } finally {
@@ -235,7 +226,7 @@ describe('refused tokens per client IP (30 a minute)', () => {
       });
       expect((await ws.closed).code).toBe(4403);
     }
-    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client));
+    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });
   });
 
   it('does not count good tokens, even those that needed a database look-up', async () => {
@@ -248,7 +239,7 @@ describe('refused tokens per client IP (30 a minute)', () => {
     for (const token of tokens) expect((await presentFrom(gateway, token, client)).errors).toBeUndefined();
     // The 30th refusal is still let through to the database, the 31st not.
     expectRefused(await presentFrom(gateway, generatePersonalAccessToken(), client), 'TOKEN_INVALID');
-    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client));
+    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });
   });
 
   it('counts concurrent presentations exactly: 30 look-ups of 45, round after round', async () => {
@@ -266,7 +257,7 @@ describe('refused tokens per client IP (30 a minute)', () => {
     const gateway = await start({ RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3', REDIS_URL: '' });
     const client = nextIp();
     for (let i = 0; i < 3; i++) expectRefused(await presentFrom(gateway, generatePersonalAccessToken(), client), 'TOKEN_INVALID');
-    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client));
+    expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });
     vi.setSystemTime(Date.now() + 60 * SECOND);
     expectRefused(await presentFrom(gateway, generatePersonalAccessToken(), client), 'TOKEN_INVALID');
   });

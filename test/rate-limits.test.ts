@@ -8,7 +8,8 @@ import type { TokenBucketSpec } from '../src/abuse/token-bucket.js';
 import { ManualClock } from '../src/clock.js';
 import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
-import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
+import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const SECOND = 1000;
@@ -60,14 +61,6 @@ async function allowedNow(client: GraphQLClient): Promise<number> {
     if (response.status === 429) return allowed;
     expect(errorReason(response)).toBe('TOKEN_INVALID');
   }
-}
-
-function expectRateLimited(response: GraphQLResponse<unknown>, retryAfter: number): void {
-  expect(response.status).toBe(429);
-  expect(errorCode(response)).toBe('RATE_LIMITED');
-  expect(response.errors![0]!.extensions!.retryAfter).toBe(retryAfter);
-  expect(response.headers.get('retry-after')).toBe(String(retryAfter));
-  expect(response.data ?? null).toBeNull();
 }
 
 describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
