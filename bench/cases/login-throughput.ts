@@ -1,4 +1,4 @@
-import { loginInput } from '../lib/accounts.js';
+import { loginInput, registerAccount } from '../lib/accounts.js';
 import type { Argon2ThroughputResult, Argon2ThroughputSpec } from '../lib/argon2-throughput.js';
 import { graphqlBody, probe, runLoad, warmUp } from '../lib/load.js';
 import type { LoadSpec } from '../lib/load-spec.js';
@@ -29,6 +29,9 @@ export const loginThroughput: BenchCase = {
     const teardown = new Teardown();
     try {
       const { gateway, account } = await gatewayWithAccount(teardown, 'sqlite', options.postgresUrl);
+      // `me` as another account: the storm's thousands of sign-ins to `account` go past
+      // MAX_SESSIONS_PER_USER, which revokes its oldest sessions, the first one included.
+      const watcher = await registerAccount(gateway.url, 'watcher');
       const login: LoadSpec = {
         url: gateway.url,
         connections: options.loginConcurrency,
@@ -42,7 +45,7 @@ export const loginThroughput: BenchCase = {
         connections: STORM_ME_CONNECTIONS,
         durationSeconds: options.durationSeconds,
         overallRate: options.stormMeRate,
-        headers: { authorization: `Bearer ${account.accessToken}` },
+        headers: { authorization: `Bearer ${watcher.accessToken}` },
         body: graphqlBody(ME_QUERY),
         expect: { kind: 'data' },
       };
