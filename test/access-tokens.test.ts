@@ -30,21 +30,16 @@ function me(token: string) {
   return new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` }).request(MeDocument);
 }
 
+/** The claims of a genuine access token of the signed-in session, issued now for ten minutes. */
+function genuineClaims() {
+  const now = Math.floor(gateway.clock.now() / 1000);
+  return { type: 'access', sid: sessionId, sub: userId, jti: 'j-1', iss: gateway.config.issuer, aud: gateway.config.audience, iat: now, exp: now + 600 };
+}
+
 /** Signs claims with the gateway's own key, so only the named defect is wrong. */
 async function signWithGatewayKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
   const key = gateway.services.signingKeys.current;
-  const now = Math.floor(gateway.clock.now() / 1000);
-  const full = {
-    type: 'access',
-    sid: sessionId,
-    sub: userId,
-    jti: 'j-1',
-    iss: gateway.config.issuer,
-    aud: gateway.config.audience,
-    iat: now,
-    exp: now + 600,
-    ...claims,
-  };
+  const full = { ...genuineClaims(), ...claims };
   for (const [name, value] of Object.entries(full)) if (value === undefined) delete (full as Record<string, unknown>)[name];
   return new SignJWT(full).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt', ...header }).sign(key.privateKey);
 }
@@ -100,17 +95,7 @@ describe('access token verification', () => {
           `HS256 keyed with ${what}`,
           async () => {
             const key = await secret();
-            const now = Math.floor(gateway.clock.now() / 1000);
-            return new SignJWT({
-              type: 'access',
-              sid: sessionId,
-              sub: userId,
-              jti: 'x',
-              iss: gateway.config.issuer,
-              aud: gateway.config.audience,
-              iat: now,
-              exp: now + 600,
-            })
+            return new SignJWT(genuineClaims())
               .setProtectedHeader({ alg: 'HS256', kid: decodeProtectedHeader(accessToken).kid!, typ: 'at+jwt' })
               .sign(typeof key === 'string' ? new TextEncoder().encode(key) : key);
           },
@@ -120,19 +105,7 @@ describe('access token verification', () => {
       'an unknown kid',
       async () => {
         const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-        const now = Math.floor(gateway.clock.now() / 1000);
-        return new SignJWT({
-          type: 'access',
-          sid: sessionId,
-          sub: userId,
-          jti: 'x',
-          iss: gateway.config.issuer,
-          aud: gateway.config.audience,
-          iat: now,
-          exp: now + 600,
-        })
-          .setProtectedHeader({ alg: 'EdDSA', kid: 'attacker-key', typ: 'at+jwt' })
-          .sign(privateKey);
+        return new SignJWT(genuineClaims()).setProtectedHeader({ alg: 'EdDSA', kid: 'attacker-key', typ: 'at+jwt' }).sign(privateKey);
       },
     ],
     [

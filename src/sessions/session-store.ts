@@ -153,13 +153,8 @@ export class SessionStore {
    * maxSessionsPerUser - 1, least recently used first, and returns their ids. One statement.
    */
   async #evictBeyondLimit(trx: Transaction<Database>, userId: string, now: number): Promise<string[]> {
-    const beyondLimit = trx
-      .selectFrom('sessions')
+    const beyondLimit = liveSessionsOf(trx, userId, now)
       .select('id')
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where('absolute_expires_at', '>', now)
       .orderBy('last_used_at', 'desc')
       .orderBy('id', 'desc')
       // SQLite has no OFFSET without a LIMIT.
@@ -302,17 +297,7 @@ export class SessionStore {
 
   /** A user's live sessions, newest first. */
   async listActive(userId: string): Promise<SessionRow[]> {
-    const now = this.#options.clock.now();
-    return this.#options.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where('absolute_expires_at', '>', now)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
+    return liveSessionsOf(this.#options.db, userId, this.#options.clock.now()).selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
   }
 
   /** Revokes one session; false when it was already revoked or does not exist. */
@@ -476,4 +461,14 @@ function refusal(token: TokenWithSession | undefined, now: number): RotationOutc
 
 function granted(session: SessionRow, refreshToken: string, refreshTokenExpiresAt: number): RotationOutcome {
   return { kind: 'granted', grant: { session, refreshToken, refreshTokenExpiresAt } };
+}
+
+/** A user's live sessions: unrevoked, and within both their sliding and their absolute lifetime. */
+function liveSessionsOf(executor: Kysely<Database>, userId: string, now: number) {
+  return executor
+    .selectFrom('sessions')
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('absolute_expires_at', '>', now);
 }
