@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { generateOpaqueToken, hashToken } from '../auth/opaque-token.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
+import { prepareQuery } from '../db/prepared-query.js';
 import type { Database, SessionsTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { SecurityEventClient, SecurityEventRecorder } from '../security-events/security-event.js';
@@ -228,18 +229,9 @@ export class SessionStore {
     const successor = generateOpaqueToken();
     // The "used_at is null" condition makes the rotation a compare-and-set: of concurrent
     // refreshes of one token exactly one wins, on SQLite and PostgreSQL alike.
-    const claimed = await trx
-      .updateTable('refresh_tokens')
-      .set({ used_at: now, successor_sealed: box.seal(successor, tokenHash), rotated_by: clientFingerprint(client) })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 1) {
-      await trx
-        .insertInto('refresh_tokens')
-        .values({ token_hash: hashToken(successor), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
-        .execute();
+    const claimed = await claimToken.execute(trx, { tokenHash, now, successorSealed: box.seal(successor, tokenHash), rotatedBy: clientFingerprint(client) });
+    if (claimed.numAffectedRows === 1n) {
+      await insertToken.execute(trx, { tokenHash: hashToken(successor), sessionId: session.id, now, expiresAt });
       // The sealed successors of earlier rotations are erased by the retention purge once their
       // grace window is over (src/db/retention.ts), not here: #replay never opens one past it.
       return granted(session, successor, expiresAt);
@@ -433,20 +425,53 @@ function touchSession(trx: Transaction<Database>, sessionId: string, now: number
  * the refresh, locking the session's row until commit; undefined when there is no such token or
  * its session is revoked, deleted with its account, or past its absolute lifetime.
  */
-function touchSessionOfToken(trx: Transaction<Database>, tokenHash: string, now: number, slideTo: number, ip: string | null): Promise<SessionRow | undefined> {
-  return trx
+async function touchSessionOfToken(
+  trx: Transaction<Database>,
+  tokenHash: string,
+  now: number,
+  slideTo: number,
+  ip: string | null,
+): Promise<SessionRow | undefined> {
+  const { rows } = await touchSessionOfTokenQuery.execute(trx, { tokenHash, now, slideTo, ip });
+  return rows[0];
+}
+
+// The three statements of every refresh, compiled once (src/db/prepared-query.ts).
+
+const touchSessionOfTokenQuery = prepareQuery<{ tokenHash: string; now: number; slideTo: number; ip: string | null }, SessionRow>((db, param) =>
+  db
     .updateTable('sessions')
     .set({
-      last_used_at: now,
-      expires_at: sql<number>`case when absolute_expires_at < ${slideTo} then absolute_expires_at else ${slideTo} end`,
-      ...(ip !== null ? { ip } : {}),
+      last_used_at: param('now'),
+      expires_at: sql<number>`case when absolute_expires_at < ${param('slideTo')} then absolute_expires_at else ${param('slideTo')} end`,
+      // An unknown address (null) keeps the one recorded.
+      ip: sql<string | null>`coalesce(${param('ip')}, ip)`,
     })
-    .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', tokenHash))
+    .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', param('tokenHash')))
     .where('revoked_at', 'is', null)
-    .where('absolute_expires_at', '>', now)
-    .returningAll()
-    .executeTakeFirst();
-}
+    .where('absolute_expires_at', '>', param('now'))
+    .returningAll(),
+);
+
+const claimToken = prepareQuery<{ tokenHash: string; now: number; successorSealed: string; rotatedBy: string | null }, never>((db, param) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ used_at: param('now'), successor_sealed: param('successorSealed'), rotated_by: param('rotatedBy') })
+    .where('token_hash', '=', param('tokenHash'))
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', param('now')),
+);
+
+const insertToken = prepareQuery<{ tokenHash: string; sessionId: string; now: number; expiresAt: number }, never>((db, param) =>
+  db.insertInto('refresh_tokens').values({
+    token_hash: param('tokenHash'),
+    session_id: param('sessionId'),
+    created_at: param('now'),
+    expires_at: param('expiresAt'),
+    used_at: null,
+    successor_sealed: null,
+  }),
+);
 
 /**
  * Why a token cannot be rotated, as its row and its session's tell (unknown: deleted with its
