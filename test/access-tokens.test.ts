@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../src/auth/access-tokens.js';
-import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/src/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { eventStreamResults } from './helpers/realtime-clients.js';
@@ -55,10 +55,10 @@ describe('access token verification', () => {
     expect((await me(accessToken)).data?.me.id).toBe(userId);
     const jwks = (await (await fetch(`${gateway.origin}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     const header = decodeProtectedHeader(accessToken);
-    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
+    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kid: header.kid, kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
-    expect(Object.keys(jwks.keys[0]!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x']);
+    expect(jwks.keys[0]).toMatchObject({ kid: header.kid, kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(Object.keys(jwks.keys[0]!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
     const discovery = (await (await fetch(`${gateway.origin}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(discovery).toMatchObject({ issuer: gateway.config.issuer, jwks_uri: `${gateway.config.issuer}/.well-known/jwks.json` });
   });
@@ -104,16 +104,16 @@ describe('access token verification', () => {
     [
       'an unknown kid',
       async () => {
-        const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-        return new SignJWT(genuineClaims()).setProtectedHeader({ alg: 'EdDSA', kid: 'attacker-key', typ: 'at+jwt' }).sign(privateKey);
+        const { privateKey } = await generateKeyPair('ES256');
+        return new SignJWT(genuineClaims()).setProtectedHeader({ alg: 'ES256', kid: 'attacker-key', typ: 'at+jwt' }).sign(privateKey);
       },
     ],
     [
       'our kid but another key',
       async () => {
-        const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+        const { privateKey } = await generateKeyPair('ES256');
         return new SignJWT({ type: 'access', sid: sessionId, sub: userId, jti: 'x' })
-          .setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(accessToken).kid!, typ: 'at+jwt' })
+          .setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(accessToken).kid!, typ: 'at+jwt' })
           .setIssuer(gateway.config.issuer)
           .setAudience(gateway.config.audience)
           .setIssuedAt(Math.floor(gateway.clock.now() / 1000))
@@ -284,8 +284,8 @@ describe('credential sources', () => {
 });
 
 describe('ES256 signing keys', () => {
-  it('signs with ES256 when selected, keeps EdDSA tokens valid across the switch, and publishes no private member', async () => {
-    const eddsa = await startTestGateway();
+  it('signs with ES256 by default, keeps EdDSA tokens valid across the switch, and publishes no private member', async () => {
+    const eddsa = await startTestGateway({ env: { JWT_ALGORITHM: 'EdDSA' } });
     let es256: TestGateway | undefined;
     try {
       const before = await new GraphQLClient(eddsa.url).request(RegisterDocument, {
@@ -294,7 +294,7 @@ describe('ES256 signing keys', () => {
       const eddsaToken = before.data!.register.accessToken;
       await eddsa.close({ keepDatabase: true });
 
-      es256 = await startTestGateway({ env: { JWT_ALGORITHM: 'ES256' }, database: eddsa.database, now: new Date(eddsa.clock.now()) });
+      es256 = await startTestGateway({ database: eddsa.database, now: new Date(eddsa.clock.now()) });
       const refreshed = await new GraphQLClient(es256.url).request(RefreshDocument, { refreshToken: before.data!.register.refreshToken });
       expect(refreshed.errors).toBeUndefined();
       const es256Token = refreshed.data!.refresh.accessToken;

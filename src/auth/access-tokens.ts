@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { Clock } from '../clock.js';
+import { SIGNING_ALGORITHMS } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
 import { type GatewayHooks, RESERVED_ACCESS_TOKEN_CLAIMS } from '../hooks.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -44,6 +45,8 @@ interface VerifiedToken {
   readonly claims: AccessTokenClaims;
   /** `iat`, epoch milliseconds. */
   readonly issuedAt: number;
+  /** The key that signed it: a token is remembered only while its key is accepted. */
+  readonly kid: string;
 }
 
 /** Issues and verifies the short-lived access JWTs. */
@@ -53,8 +56,9 @@ export class AccessTokens {
    * Tokens whose signature and claims were verified, by their exact text, least recently used
    * first. A client presents the same access token on every request for its whole lifetime, and
    * the signature check is most of what verifying it costs; what can change with time (expiry)
-   * is checked again on every hit, and revocation is checked by the caller either way. Failed
-   * verifications are never remembered.
+   * and whether its key is still accepted (a revoked key) are checked again on every hit, and
+   * the session's revocation is checked by the caller either way. Failed verifications are
+   * never remembered.
    */
   readonly #verified = new Map<string, VerifiedToken>();
   readonly #verifiedCacheSize: number;
@@ -68,7 +72,7 @@ export class AccessTokens {
   async issue(userId: string, sessionId: string): Promise<IssuedAccessToken> {
     const { keys, clock, issuer, audience, ttlSeconds, extraClaims } = this.#options;
     const extra = extraClaims ? withoutReservedClaims(await extraClaims({ userId, sessionId })) : {};
-    const key = keys.current;
+    const key = await keys.signingKey();
     const issuedAt = Math.floor(clock.now() / 1000);
     const expiresAt = issuedAt + ttlSeconds;
     const token = await new SignJWT({ ...extra, type: 'access', sid: sessionId })
@@ -92,7 +96,7 @@ export class AccessTokens {
     if (cached !== undefined) return this.#recheck(token, cached);
     const { keys, clock, issuer, audience, ttlSeconds } = this.#options;
     try {
-      const { payload } = await jwtVerify(
+      const { payload, protectedHeader } = await jwtVerify(
         token,
         async (header: JWTHeaderParameters) => {
           const key = header.kid === undefined ? undefined : await keys.find(header.kid);
@@ -100,7 +104,9 @@ export class AccessTokens {
           return key.key;
         },
         {
-          algorithms: keys.algorithms,
+          // Every algorithm we sign with, not only those of the keys known here: a key of another
+          // algorithm made by another instance must reach the reload on its unknown kid above.
+          algorithms: [...SIGNING_ALGORITHMS],
           typ: ACCESS_TOKEN_TYP,
           issuer,
           audience,
@@ -115,7 +121,7 @@ export class AccessTokens {
         throw new UnauthenticatedError('TOKEN_INVALID');
       }
       const claims = { userId: payload.sub, sessionId: payload.sid, tokenId: payload.jti, expiresAt: payload.exp! * 1000, issuedAt: payload.iat! * 1000 };
-      this.#remember(token, { claims, issuedAt: claims.issuedAt });
+      this.#remember(token, { claims, issuedAt: claims.issuedAt, kid: protectedHeader.kid! });
       return claims;
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;
@@ -124,8 +130,21 @@ export class AccessTokens {
     }
   }
 
-  /** The time-dependent checks of jwtVerify, with the same tolerance, for a remembered token. */
-  #recheck(token: string, { claims, issuedAt }: VerifiedToken): AccessTokenClaims {
+  /**
+   * Forgets every remembered verification of tokens signed by a key (a revoked one). The
+   * check on every hit refuses them anyway; this frees their entries at once.
+   */
+  forgetKey(kid: string): void {
+    for (const [token, verified] of this.#verified) if (verified.kid === kid) this.#verified.delete(token);
+  }
+
+  /** The time-dependent checks of jwtVerify, with the same tolerance, and its key's standing, for a remembered token. */
+  #recheck(token: string, verified: VerifiedToken): AccessTokenClaims {
+    const { claims, issuedAt, kid } = verified;
+    if (!this.#options.keys.accepts(kid)) {
+      this.#verified.delete(token);
+      throw new UnauthenticatedError('TOKEN_INVALID');
+    }
     const now = this.#options.clock.now();
     const tolerance = CLOCK_TOLERANCE_SECONDS * 1000;
     if (now >= claims.expiresAt + tolerance || now - issuedAt > this.#options.ttlSeconds * 1000 + tolerance) {
@@ -135,7 +154,7 @@ export class AccessTokens {
     if (issuedAt > now + tolerance) throw new UnauthenticatedError('TOKEN_INVALID');
     // Most recently used last, so that the eviction below takes the least recently used.
     this.#verified.delete(token);
-    this.#verified.set(token, { claims, issuedAt });
+    this.#verified.set(token, verified);
     return claims;
   }
 

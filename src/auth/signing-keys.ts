@@ -1,10 +1,9 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import type { Kysely } from 'kysely';
+import { importJWK, type JWK } from 'jose';
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { SigningAlgorithm } from '../config.js';
-import type { Database } from '../db/tables.js';
-import type { SecurityEventRecorder } from '../security-events/security-event.js';
-import type { SecretBox } from './secret-box.js';
+import { DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS, type SigningAlgorithm } from '../config.js';
+import { nextChangeAfter, type SigningKeyRecord, scheduleSigningKeys } from './signing-key-schedule.js';
+import type { KeyRevocation, KeyRotation, SigningKeyStore } from './signing-key-store.js';
 
 export interface VerificationKey {
   readonly kid: string;
@@ -17,13 +16,15 @@ export interface SigningKey extends VerificationKey {
 }
 
 export interface SigningKeysOptions {
-  readonly db: Kysely<Database>;
-  /** Seals the private keys at rest. */
-  readonly box: SecretBox;
-  readonly algorithm: SigningAlgorithm;
+  /** The table and its transitions. */
+  readonly store: SigningKeyStore;
   readonly clock: Clock;
-  /** Told of every key created (kid and algorithm only). */
-  readonly securityEvents?: SecurityEventRecorder;
+  /** How often the table is read again (and the next key made when due); DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS. */
+  readonly refreshIntervalMs?: number;
+  /** Told, after it committed, of a key this instance revoked: tells the other instances (Revocations). */
+  readonly onRevoked?: (kid: string) => Promise<void>;
+  /** Where failed background reads are reported. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -31,111 +32,224 @@ export interface SigningKeysOptions {
  * that tokens with made-up kids cannot turn into a database query each.
  */
 const RELOAD_INTERVAL_MS = 1_000;
-/** Public JWK members that may be published; nothing else of a key ever leaves the process. */
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y'] as const;
+
+/** The keys as they stand between two changes of the schedule: what the hot path reads. */
+interface KeyView {
+  /** The clock readings between which the view holds. */
+  readonly from: number;
+  readonly until: number;
+  readonly current: SigningKey | undefined;
+  readonly verification: ReadonlyMap<string, VerificationKey>;
+  readonly jwks: string;
+  readonly algorithms: SigningAlgorithm[];
+}
+
+interface ImportedKey {
+  readonly verification: VerificationKey;
+  signing?: SigningKey;
+}
 
 /**
- * The asymmetric keys that sign access tokens. Created on first start and kept in the
- * database with the private half sealed by AES-256-GCM; the public halves form the JWKS.
+ * The keys that sign and verify access tokens, in memory: read from the database at start and
+ * every refresh interval, on an unknown kid (throttled) and when a key is revoked. Which key
+ * signs and which are published follows from those rows and the clock alone
+ * (scheduleSigningKeys), so signing and verifying never read the database, and instances
+ * agree at every moment. A key the rows make current later (the next key) is read ahead of
+ * time; its private half is unsealed then, not on the request that first needs it.
  */
 export class SigningKeys {
   readonly #options: SigningKeysOptions;
-  #verification = new Map<string, VerificationKey>();
-  #signing: SigningKey | undefined;
-  #jwks = '{"keys":[]}';
-  #lastReload = 0;
+  #records: readonly SigningKeyRecord[] = [];
+  readonly #imported = new Map<string, ImportedKey>();
+  /** Kids heard revoked before the rows said so (a broadcast comes before the reload). */
+  readonly #refused = new Set<string>();
+  #view: KeyView | undefined;
+  #lastReload = Number.NEGATIVE_INFINITY;
+  #refreshing: Promise<void> | undefined;
+  #refreshAgain: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
   private constructor(options: SigningKeysOptions) {
-    this.#options = options;
+    this.#options = Object.freeze({ ...options });
   }
 
-  /** Loads the keys, creating a signing key of the configured algorithm when there is none. */
+  /**
+   * Loads the keys, first bringing the table up to date (SigningKeyStore.maintain): a key is
+   * created when none signs, the next one when due, and one of the configured algorithm when
+   * the current key has another.
+   */
   static async open(options: SigningKeysOptions): Promise<SigningKeys> {
     const keys = new SigningKeys(options);
-    await keys.#load();
-    if (!keys.#signing) {
-      await keys.#create();
-      await keys.#load();
-    }
-    if (!keys.#signing) throw new Error('signing keys: no usable key after creation');
+    await keys.#reload({ switchAlgorithm: true });
+    if (!keys.#viewNow().current) throw new Error('signing keys: no usable key after creation');
     return keys;
   }
 
-  /** The key new tokens are signed with. */
+  /** Reads the table every refresh interval from now on, on a timer that does not keep the process alive. */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      if (!this.#refreshing) void this.#refreshLogged();
+    }, this.#options.refreshIntervalMs ?? DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer; resolves once a read under way is over. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.allSettled([this.#refreshing, this.#refreshAgain]);
+  }
+
+  /** The key new tokens are signed with now. */
   get current(): SigningKey {
-    return this.#signing!;
+    const current = this.#viewNow().current;
+    if (!current) throw new Error('signing keys: no usable signing key');
+    return current;
   }
 
-  /** The algorithms of all known keys, to pin verification to. */
+  /** The key to sign with now; when the one that signed was just revoked, after reading its replacement. */
+  async signingKey(): Promise<SigningKey> {
+    const current = this.#viewNow().current;
+    if (current) return current;
+    await this.refresh();
+    return this.current;
+  }
+
+  /** The algorithms of the published keys, to pin verification to. */
   get algorithms(): SigningAlgorithm[] {
-    return [...new Set([...this.#verification.values()].map((k) => k.algorithm))];
+    return this.#viewNow().algorithms;
   }
 
-  /** The public JSON Web Key Set, serialised. */
+  /** The public JSON Web Key Set, serialised: the next, current and retired keys. */
   get jwksJson(): string {
-    return this.#jwks;
+    return this.#viewNow().jwks;
+  }
+
+  /** True while tokens signed by this kid are accepted: its key is published, neither removed nor revoked. */
+  accepts(kid: string): boolean {
+    return this.#viewNow().verification.has(kid);
   }
 
   /** The verification key for a kid, reloading from the database (throttled) when unknown. */
   async find(kid: string): Promise<VerificationKey | undefined> {
-    const known = this.#verification.get(kid);
+    const known = this.#viewNow().verification.get(kid);
     if (known) return known;
-    const now = this.#options.clock.now();
-    if (now - this.#lastReload < RELOAD_INTERVAL_MS) return undefined;
-    await this.#load();
-    return this.#verification.get(kid);
+    // A revoked kid is known to be refused: no reload for it, however often it is presented.
+    if (this.#refused.has(kid) || this.#records.some((record) => record.kid === kid && record.revokedAt !== null)) return undefined;
+    if (this.#options.clock.now() - this.#lastReload < RELOAD_INTERVAL_MS) return undefined;
+    await this.refresh();
+    return this.#viewNow().verification.get(kid);
   }
 
-  async #create(): Promise<void> {
-    const { algorithm, box, db, clock } = this.#options;
-    const pair = await generateKeyPair(algorithm, algorithm === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true });
-    const publicJwk = publicMembers(await exportJWK(pair.publicKey));
-    const kid = await calculateJwkThumbprint(publicJwk);
-    const privateJwk = await exportJWK(pair.privateKey);
-    await db
-      .insertInto('signing_keys')
-      .values({
-        kid,
-        algorithm,
-        public_jwk: JSON.stringify(publicJwk),
-        private_jwk_sealed: box.seal(JSON.stringify(privateJwk), kid),
-        created_at: clock.now(),
-        retired_at: null,
-      })
-      .execute();
-    this.#options.securityEvents?.record({ event: 'key.created', keyId: kid, algorithm });
+  /**
+   * Reads the table again (making the next key when due). A call while a read is in progress
+   * reads again after it, so that what committed before the call is seen; calls meanwhile share
+   * that second read.
+   */
+  refresh(): Promise<void> {
+    if (!this.#refreshing) {
+      this.#refreshing = this.#reload({ switchAlgorithm: false }).finally(() => (this.#refreshing = undefined));
+      return this.#refreshing;
+    }
+    this.#refreshAgain ??= this.#refreshing
+      .catch(() => {})
+      .then(() => {
+        this.#refreshAgain = undefined;
+        return this.refresh();
+      });
+    return this.#refreshAgain;
   }
 
-  async #load(): Promise<void> {
-    const { db, box, algorithm, clock } = this.#options;
+  /**
+   * Refuses a kid from now on, before the rows say so (a revocation heard from another
+   * instance), forgetting it at once, and reads the table for the key that replaced it.
+   */
+  refuse(kid: string): void {
+    if (!this.#refused.has(kid)) {
+      this.#refused.add(kid);
+      this.#view = undefined;
+    }
+    void this.#refreshLogged();
+  }
+
+  /** Revokes a key (SigningKeyStore.revoke), refuses it here at once, and tells the other instances. */
+  async revoke(kid: string): Promise<KeyRevocation> {
+    const revocation = await this.#options.store.revoke(kid);
+    this.#refused.add(kid);
+    this.#view = undefined;
+    await this.#options.onRevoked?.(kid);
+    await this.refresh();
+    return revocation;
+  }
+
+  /** Makes a key of the configured algorithm sign from now on (SigningKeyStore.rotate); other instances follow within their refresh interval. */
+  async rotate(): Promise<KeyRotation> {
+    const rotation = await this.#options.store.rotate('MANUAL');
+    await this.refresh();
+    return rotation;
+  }
+
+  async #refreshLogged(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (error) {
+      this.#options.logger?.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'reading the signing keys failed; retrying');
+    }
+  }
+
+  async #reload({ switchAlgorithm }: { switchAlgorithm: boolean }): Promise<void> {
+    const { store, clock } = this.#options;
     this.#lastReload = clock.now();
-    const rows = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at').orderBy('kid').execute();
-    const verification = new Map<string, VerificationKey>();
-    const published: JWK[] = [];
-    let signing: SigningKey | undefined;
-    for (const row of rows) {
-      if (row.algorithm !== 'EdDSA' && row.algorithm !== 'ES256') continue;
-      const alg = row.algorithm as SigningAlgorithm;
-      // Filtered again on the way out: whatever the row holds, only public members are published.
-      const publicJwk = publicMembers(JSON.parse(row.public_jwk) as JWK);
-      const key = (await importJWK(publicJwk, alg)) as CryptoKey;
-      verification.set(row.kid, { kid: row.kid, algorithm: alg, key });
-      published.push({ ...publicJwk, kid: row.kid, alg, use: 'sig' });
-      // The oldest key of the algorithm signs: when instances start together on an empty
-      // database and each creates a key, they all settle on the same one.
-      if (!signing && alg === algorithm) {
-        const privateJwk = JSON.parse(box.open(row.private_jwk_sealed, row.kid)) as JWK;
-        signing = { kid: row.kid, algorithm: alg, key, privateKey: (await importJWK(privateJwk, alg)) as CryptoKey };
+    const keys = await store.maintain({ switchAlgorithm });
+    for (const key of keys) {
+      if (key.state === 'removed' || key.state === 'revoked') continue;
+      let imported = this.#imported.get(key.kid);
+      if (!imported) {
+        const verification = { kid: key.kid, algorithm: key.algorithm, key: (await importJWK(key.publicJwk, key.algorithm)) as CryptoKey };
+        imported = { verification };
+        this.#imported.set(key.kid, imported);
+      }
+      // Unsealed ahead of its turn, and loudly: a wrong GATEWAY_ENCRYPTION_SECRET fails here, at start.
+      if (!imported.signing && (key.state === 'next' || key.state === 'current')) {
+        const privateKey = (await importJWK(store.privateJwk(key), key.algorithm)) as CryptoKey;
+        imported.signing = { ...imported.verification, privateKey };
       }
     }
-    this.#verification = verification;
-    this.#signing = signing ?? this.#signing;
-    this.#jwks = JSON.stringify({ keys: published });
+    this.#records = keys;
+    this.#view = undefined;
   }
-}
 
-function publicMembers(jwk: JWK): JWK {
-  const result: JWK = {};
-  for (const member of PUBLIC_MEMBERS) if (jwk[member] !== undefined) result[member] = jwk[member];
-  return result;
+  /** The view for the clock's now, computed again only when the schedule may have changed since. */
+  #viewNow(): KeyView {
+    const now = this.#options.clock.now();
+    const view = this.#view;
+    if (view && now >= view.from && now < view.until) return view;
+    this.#view = this.#compute(now);
+    return this.#view;
+  }
+
+  #compute(now: number): KeyView {
+    const keys = scheduleSigningKeys(this.#records, now, this.#options.store.retentionMs);
+    const verification = new Map<string, VerificationKey>();
+    const published: JWK[] = [];
+    let current: SigningKey | undefined;
+    for (const key of keys) {
+      if (key.state === 'removed' || key.state === 'revoked' || this.#refused.has(key.kid)) continue;
+      const imported = this.#imported.get(key.kid);
+      if (!imported) continue;
+      // A next key verifies too: an instance whose clock runs a little ahead signs with it a moment early.
+      verification.set(key.kid, imported.verification);
+      published.push({ ...key.publicJwk, kid: key.kid, alg: key.algorithm, use: 'sig' });
+      if (key.state === 'current') current = imported.signing;
+    }
+    return {
+      from: now,
+      until: nextChangeAfter(keys, now),
+      current,
+      verification,
+      jwks: JSON.stringify({ keys: published }),
+      algorithms: [...new Set([...verification.values()].map((key) => key.algorithm))],
+    };
+  }
 }

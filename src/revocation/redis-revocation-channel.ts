@@ -14,11 +14,11 @@ export interface RedisRevocationChannelOptions {
   readonly logger: Logger;
 }
 
-/** What travels on the channel: the revocation and who sent it, so an instance skips its own. */
-interface Envelope {
-  readonly from: string;
-  readonly revocation: Revocation;
-}
+/**
+ * What travels on the channel: a revocation, or the kid of a revoked signing key, and who sent
+ * it, so an instance skips its own.
+ */
+type Envelope = { readonly from: string; readonly revocation: Revocation } | { readonly from: string; readonly signingKeyRevoked: string };
 
 /**
  * Revocations between gateway instances over Redis pub/sub. Pub/sub delivers only to those
@@ -49,7 +49,7 @@ export class RedisRevocationChannel implements RevocationChannel {
         logger.warn({ channel }, 'malformed revocation message ignored');
         return;
       }
-      if (envelope.from !== this.#instanceId) listener(envelope.revocation);
+      if (envelope.from !== this.#instanceId && 'revocation' in envelope) listener(envelope.revocation);
     };
     subscriber.on('message', onMessage);
     // Rejects only when the connection is closed for good; ioredis resubscribes after reconnects.
@@ -58,6 +58,25 @@ export class RedisRevocationChannel implements RevocationChannel {
       subscriber.off('message', onMessage);
       subscriber.unsubscribe(channel).catch(() => {});
     };
+  }
+
+  async publishSigningKeyRevocation(kid: string): Promise<void> {
+    const envelope: Envelope = { from: this.#instanceId, signingKeyRevoked: kid };
+    await this.#options.commands.publish(this.#options.channel, JSON.stringify(envelope));
+  }
+
+  /** Hears revoked kids on the channel subscribe() subscribed (it reports malformed messages). */
+  subscribeSigningKeyRevocations(listener: (kid: string) => void): () => void {
+    const { subscriber, channel, logger } = this.#options;
+    const onMessage = (from: string, message: string) => {
+      if (from !== channel) return;
+      const envelope = parseEnvelope(message);
+      if (envelope !== undefined && envelope.from !== this.#instanceId && 'signingKeyRevoked' in envelope) listener(envelope.signingKeyRevoked);
+    };
+    subscriber.on('message', onMessage);
+    // Idempotent; leaving the channel is subscribe()'s, whose listener shares it.
+    subscriber.subscribe(channel).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'revocation channel subscribe failed'));
+    return () => subscriber.off('message', onMessage);
   }
 
   /**
@@ -101,8 +120,10 @@ function parseEnvelope(message: string): Envelope | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { from, revocation } = value as Partial<Envelope>;
-  if (typeof from !== 'string' || typeof revocation !== 'object' || revocation === null) return undefined;
+  const { from, revocation, signingKeyRevoked } = value as { from?: unknown; revocation?: Partial<Revocation> | null; signingKeyRevoked?: unknown };
+  if (typeof from !== 'string') return undefined;
+  if (revocation === undefined && typeof signingKeyRevoked === 'string') return { from, signingKeyRevoked };
+  if (typeof revocation !== 'object' || revocation === null) return undefined;
   const { userId, sessionIds, tokenIds, userDeleted, revokedBefore, exceptSessionId, userChanged } = revocation;
   if (typeof userId !== 'string') return undefined;
   if (!isStringList(sessionIds) || !isStringList(tokenIds)) return undefined;

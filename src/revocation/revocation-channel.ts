@@ -15,4 +15,11 @@ export interface RevocationChannel {
    * is down; returns the function that stops the reports. A channel without it never loses any.
    */
   onConnectivityChange?(listener: (connected: boolean) => void): () => void;
+  /**
+   * Sends a signing key's revocation (its kid) to every other instance, as publish() does a
+   * revocation. A channel without it reaches the others by their catch-up alone.
+   */
+  publishSigningKeyRevocation?(kid: string): Promise<void>;
+  /** Listens for signing keys revoked by other instances; returns the unsubscribe function. */
+  subscribeSigningKeyRevocations?(listener: (kid: string) => void): () => void;
 }

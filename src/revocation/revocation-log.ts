@@ -91,6 +91,12 @@ export class RevocationLog {
     }));
   }
 
+  /** Signing keys revoked at or after a time (a table of a few rows). */
+  async signingKeysRevokedSince(since: number): Promise<{ kid: string; revokedAt: number }[]> {
+    const rows = await this.#db.selectFrom('signing_keys').select(['kid', 'revoked_at']).where('revoked_at', '>=', since).execute();
+    return rows.map((row) => ({ kid: row.kid, revokedAt: Number(row.revoked_at) }));
+  }
+
   /** What decides whether a marker revoked a session (RevokedUsers): one row by primary key. */
   async sessionState(sessionId: string): Promise<SessionState | undefined> {
     const row = await this.#db

@@ -35,3 +35,10 @@ export type RevocationOrigin = 'local' | 'remote';
 
 /** Hears every revocation an instance learns of (Revocations#onRevoked). */
 export type RevocationListener = (revocation: Revocation, origin: RevocationOrigin) => void;
+
+/**
+ * Hears every signing key revoked (Revocations#onSigningKeyRevoked), by kid. Keys belong to no
+ * user, so they travel beside revocations rather than as one: the listeners of a Revocation
+ * all act on a user.
+ */
+export type SigningKeyRevocationListener = (kid: string, origin: RevocationOrigin) => void;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { DEFAULT_REVOCATION_POLL_INTERVAL_MS } from '../config.js';
-import type { Revocation, RevocationListener, RevocationOrigin } from './revocation.js';
+import type { Revocation, RevocationListener, RevocationOrigin, SigningKeyRevocationListener } from './revocation.js';
 import type { RevocationChannel } from './revocation-channel.js';
 import type { StoredRevocation, StoredTokenRevocation } from './revocation-log.js';
 import type { RevokedSessionReason, RevokedSessions } from './revoked-sessions.js';
@@ -29,6 +29,8 @@ export interface RevocationsOptions {
   readonly loadUserRevocationsSince?: (since: number) => Promise<readonly UserRevocationMarker[]>;
   /** Users whose row changed (users.updated_at) at or after a time, from the database: announced as userChanged. */
   readonly loadUsersChangedSince?: (since: number) => Promise<readonly { userId: string; updatedAt: number }[]>;
+  /** Signing keys revoked at or after a time, from the database: announced to onSigningKeyRevoked. */
+  readonly loadSigningKeysRevokedSince?: (since: number) => Promise<readonly { kid: string; revokedAt: number }[]>;
   readonly clock: Clock;
   /**
    * How often to read the database, always, whatever the channel says; DEFAULT_REVOCATION_POLL_INTERVAL_MS.
@@ -49,11 +51,14 @@ export interface RevocationsOptions {
  * cut off or stalled, an instance can start before its subscription is in place. So every
  * instance also reads what was revoked since its previous read from the database, every poll
  * interval, whether or not the channel looks healthy (indexed reads of the last few seconds,
- * see catchUp); no revocation is seen later than that on any instance.
+ * see catchUp); no revocation is seen later than that on any instance. Signing keys revoked
+ * travel the same way, beside the revocations (announceSigningKeyRevocation): a key belongs to
+ * no user.
  */
 export class Revocations {
   readonly #options: RevocationsOptions;
   readonly #listeners = new Set<RevocationListener>();
+  readonly #keyListeners = new Set<SigningKeyRevocationListener>();
   readonly #unsubscribe: (() => void)[] = [];
   /** Tokens and deleted accounts already learned by a catch-up, with when they may be forgotten. */
   readonly #learned = new Map<string, number>();
@@ -69,6 +74,8 @@ export class Revocations {
     this.#options = Object.freeze({ ...options });
     const { channel } = options;
     this.#unsubscribe.push(channel.subscribe((revocation) => this.#apply(revocation, 'remote')));
+    const keys = channel.subscribeSigningKeyRevocations?.((kid) => this.#applySigningKeyRevocation(kid, 'remote'));
+    if (keys) this.#unsubscribe.push(keys);
     const watch = channel.onConnectivityChange?.((connected) => (connected ? this.#channelRestored() : this.#channelLost()));
     if (watch) this.#unsubscribe.push(watch);
     // A poll that finds the previous read still running skips its turn.
@@ -93,6 +100,26 @@ export class Revocations {
     } catch (error) {
       this.#options.logger.warn({ err: errorSummary(error) }, 'revocation broadcast failed; other instances catch up from the database');
     }
+  }
+
+  /**
+   * Tells this instance's listeners, then every instance, that a signing key was revoked (its
+   * row already says so): each refuses its tokens, cached verifications included. The same
+   * bound as a session's revocation: the broadcast, else the catch-up.
+   */
+  async announceSigningKeyRevocation(kid: string): Promise<void> {
+    this.#applySigningKeyRevocation(kid, 'local');
+    try {
+      await this.#options.channel.publishSigningKeyRevocation?.(kid);
+    } catch (error) {
+      this.#options.logger.warn({ err: errorSummary(error) }, 'signing key revocation broadcast failed; other instances catch up from the database');
+    }
+  }
+
+  /** Calls a listener for every signing key revoked, here or on another instance. Returns the function that removes it. */
+  onSigningKeyRevoked(listener: SigningKeyRevocationListener): () => void {
+    this.#keyListeners.add(listener);
+    return () => this.#keyListeners.delete(listener);
   }
 
   /**
@@ -135,15 +162,17 @@ export class Revocations {
       loadDeletedUsersSince,
       loadUserRevocationsSince,
       loadUsersChangedSince,
+      loadSigningKeysRevokedSince,
     } = this.#options;
     const now = clock.now();
     const since = this.#caughtUpAt === undefined ? now - revokedSessions.windowMs : this.#caughtUpAt - CATCH_UP_OVERLAP_MS;
-    const [sessions, tokens, deletedUsers, markers, changedUsers] = await Promise.all([
+    const [sessions, tokens, deletedUsers, markers, changedUsers, revokedKeys] = await Promise.all([
       loadRevokedSince(since),
       loadRevokedTokensSince?.(since) ?? [],
       loadDeletedUsersSince?.(since) ?? [],
       loadUserRevocationsSince?.(since) ?? [],
       loadUsersChangedSince?.(since) ?? [],
+      loadSigningKeysRevokedSince?.(since) ?? [],
     ]);
     const learned = new Map<string, LearnedRevocations>();
     const learnedOf = (userId: string) => {
@@ -182,7 +211,9 @@ export class Revocations {
       const held = revokedUsers?.markerOf(marker.userId);
       if (held === undefined || held.revokedBefore < marker.revokedBefore) learnedOf(marker.userId).marker = marker;
     }
+    const keysLearned = revokedKeys.filter(({ kid, revokedAt }) => firstTime(`key:${kid}`, revokedAt)).map(({ kid }) => kid);
     this.#caughtUpAt = now;
+    for (const kid of keysLearned) this.#applySigningKeyRevocation(kid, 'remote');
     for (const [userId, { sessionIds, tokenIds, userDeleted, userChanged, marker }] of learned) {
       this.#apply(
         {
@@ -224,6 +255,16 @@ export class Revocations {
       await this.catchUp();
     } catch (error) {
       this.#options.logger.warn({ err: errorSummary(error) }, 'reading revocations from the database failed; retrying at the next poll');
+    }
+  }
+
+  #applySigningKeyRevocation(kid: string, origin: RevocationOrigin): void {
+    for (const listener of this.#keyListeners) {
+      try {
+        listener(kid, origin);
+      } catch (error) {
+        this.#options.logger.error({ err: error }, 'signing key revocation listener failed');
+      }
     }
   }
 
