@@ -4,8 +4,9 @@ import { credentialSourcesOf } from '../credentials/http-credentials.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
 import type { Services } from '../services.js';
 import { confirmCredential } from './confirm-credential.js';
-import type { LiveConnection } from './live-connections.js';
+import type { EndReason, LiveConnection } from './live-connections.js';
 import type { SessionEvent } from './session-events.js';
+import { streamCut } from './stream-cut.js';
 import type { WebSocketSession } from './websocket-session.js';
 
 /**
@@ -31,9 +32,10 @@ interface StreamContext {
 
 /**
  * The caller's session events until the channel ends. Over WebSocket the connection was
- * registered with LiveConnections when it was opened, and ending it closes the socket with
- * 4401. An SSE stream registers itself and ends with the UNAUTHENTICATED error that says why
- * (TOKEN_EXPIRED, SESSION_REVOKED, USER_NOT_FOUND). A channel whose own session is revoked is
+ * registered with LiveConnections when it was opened, and ending it closes the socket (with
+ * the codes of close-codes.ts). An SSE stream registers itself and ends as endOfStream says:
+ * cut when a session's access token expires, else with the UNAUTHENTICATED error that says why
+ * (SESSION_REVOKED, USER_NOT_FOUND, TOKEN_EXPIRED for a personal access token). A channel whose own session is revoked is
  * sent that REVOKED event first, and ended when the transport asks for the next one, that is
  * once the event is out.
  *
@@ -49,7 +51,7 @@ export function sessionEventStream<Context extends StreamContext>(context: Conte
   return new Repeater<SessionEvent>(async (push, stop) => {
     let stopped = false;
     void stop.then(() => (stopped = true));
-    const connection: LiveConnection = websocket?.connection ?? { caller, end: (reason) => stop(new UnauthenticatedError(reason)) };
+    const connection: LiveConnection = websocket?.connection ?? { caller, end: (reason) => stop(endOfStream(reason, caller)) };
 
     let undelivered = 0;
     let dropping = false;
@@ -88,4 +90,15 @@ export function sessionEventStream<Context extends StreamContext>(context: Conte
       if (!websocket) live.remove(connection);
     }
   });
+}
+
+/**
+ * What ends an SSE stream. graphql-sse's client (2.x) reconnects after a network error only,
+ * calling its async `headers` again; an error result followed by `complete` ends the
+ * subscription for good. So an expired session token cuts the stream (the client reconnects
+ * with a fresh token), and everything a reconnection cannot cure ends it with its reason.
+ */
+function endOfStream(reason: EndReason, caller: Caller): Error {
+  if (reason === 'TOKEN_EXPIRED' && caller.kind === 'session') return streamCut('Token expired');
+  return new UnauthenticatedError(reason);
 }
