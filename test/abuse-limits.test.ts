@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CreatePersonalAccessTokenDocument, RefreshDocument, RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { CreatePersonalAccessTokenDocument, RefreshDocument, UpdateUsernameDocument } from '../client/src/operations.js';
+import { describe, expect, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 // Items 6 and 9 of issue 11: updateUsername as a username-existence oracle, and
 // createPersonalAccessToken repeated through aliases.
@@ -14,38 +14,20 @@ const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' };
 /** The test is the trusted proxy, so that each request can come from the client IP it names. */
 const TRUSTED = { TRUSTED_PROXIES: '127.0.0.1/32' };
 
-const gateways: TestGateway[] = [];
+test.override({ gatewayOptions: { env: { ...FAST_ARGON2, ...TRUSTED } } });
+
 // The registrations window is rate-limiter-flexible's, on Date.now(): frozen, nothing expires.
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
-
-async function start(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway({ env: { ...FAST_ARGON2, ...TRUSTED, ...env } });
-  gateways.push(gateway);
-  return gateway;
-}
 
 let ipCounter = 0;
 /** A client IP no other request of this file has used. */
 const nextIp = () => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
-
-/** Registers an account from an IP of its own; a client holding its access token. */
-async function signUp(gateway: TestGateway, username: string): Promise<{ userId: string; client: GraphQLClient }> {
-  const response = await new GraphQLClient(gateway.url).request(
-    RegisterDocument,
-    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-    from(nextIp()),
-  );
-  expect(response.errors).toBeUndefined();
-  const payload = response.data!.register;
-  return { userId: payload.user.id, client: new GraphQLClient(gateway.url, { authorization: `Bearer ${payload.accessToken}` }) };
-}
 
 function rename(client: GraphQLClient, username: string, ip = nextIp()) {
   return client.request(UpdateUsernameDocument, { username }, from(ip));
@@ -56,24 +38,23 @@ async function usernameOf(gateway: TestGateway, userId: string): Promise<string>
 }
 
 describe('updateUsername per account (5 an hour)', () => {
-  it('answers 5 probes, USERNAME_TAKEN counting, then 429 from every IP without renaming; one more every 12 minutes', async () => {
+  test('answers 5 probes, USERNAME_TAKEN counting, then 429 from every IP without renaming; one more every 12 minutes', async ({ gateway }) => {
     // The per-IP bucket cannot interfere: every probe comes from another IP anyway.
-    const gateway = await start();
-    await signUp(gateway, 'taken_one');
-    const mallory = await signUp(gateway, 'mallory');
+    await register(gateway, 'taken_one', { from: nextIp() });
+    const mallory = await register(gateway, 'mallory', { from: nextIp() });
     const answers = [];
     for (const probe of ['taken_one', 'free_one', 'TAKEN_ONE', 'x', 'taken_one']) answers.push(errorCode(await rename(mallory.client, probe)));
     // The oracle's answers, and a rename that succeeded: all of them counted.
     expect(answers).toEqual(['USERNAME_TAKEN', undefined, 'USERNAME_TAKEN', 'BAD_USER_INPUT', 'USERNAME_TAKEN']);
-    expect(await usernameOf(gateway, mallory.userId)).toBe('free_one');
+    expect(await usernameOf(gateway, mallory.user.id)).toBe('free_one');
 
     // 720 s until the next: an hour / 5.
     expectRateLimited(await rename(mallory.client, 'free_two'), 720);
     expectRateLimited(await rename(mallory.client, 'taken_one'), 720);
-    expect(await usernameOf(gateway, mallory.userId)).toBe('free_one');
+    expect(await usernameOf(gateway, mallory.user.id)).toBe('free_one');
 
     // Another account has its own count.
-    const other = await signUp(gateway, 'other');
+    const other = await register(gateway, 'other', { from: nextIp() });
     expect(errorCode(await rename(other.client, 'taken_one'))).toBe('USERNAME_TAKEN');
 
     gateway.clock.advance(12 * MINUTE - 1000);
@@ -83,9 +64,8 @@ describe('updateUsername per account (5 an hour)', () => {
     expectRateLimited(await rename(mallory.client, 'free_three'), 720);
   });
 
-  it('counts a personal access token with profile:write and the sessions of the account together', async () => {
-    const gateway = await start();
-    const alice = await signUp(gateway, 'alice');
+  test('counts a personal access token with profile:write and the sessions of the account together', async ({ gateway }) => {
+    const alice = await register(gateway, 'alice', { from: nextIp() });
     const created = await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'writer', scopes: ['profile:write'] } });
     const pat = new GraphQLClient(gateway.url, { authorization: `Bearer ${created.data!.createPersonalAccessToken.token}` });
     for (let i = 0; i < 3; i++) expect((await rename(alice.client, `alice_${i}`)).errors).toBeUndefined();
@@ -94,18 +74,18 @@ describe('updateUsername per account (5 an hour)', () => {
     expectRateLimited(await rename(alice.client, 'alice_5'), 720);
   });
 
-  it('follows RATE_LIMIT_USERNAME_CHANGES_PER_HOUR', async () => {
-    const gateway = await start({ RATE_LIMIT_USERNAME_CHANGES_PER_HOUR: '2' });
-    const alice = await signUp(gateway, 'alice');
+  test('follows RATE_LIMIT_USERNAME_CHANGES_PER_HOUR', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { RATE_LIMIT_USERNAME_CHANGES_PER_HOUR: '2' } });
+    const alice = await register(gateway, 'alice', { from: nextIp() });
     for (let i = 0; i < 2; i++) expect((await rename(alice.client, `alice_${i}`)).errors).toBeUndefined();
     expectRateLimited(await rename(alice.client, 'alice_2'), 30 * 60);
   });
 
-  it('lets exactly 5 of 12 concurrent probes through, round after round', async () => {
-    const gateway = await start({ RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000' });
-    await signUp(gateway, 'taken_one');
+  test('lets exactly 5 of 12 concurrent probes through, round after round', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000' } });
+    await register(gateway, 'taken_one', { from: nextIp() });
     for (let round = 0; round < 20; round++) {
-      const prober = await signUp(gateway, `prober_${round}`);
+      const prober = await register(gateway, `prober_${round}`, { from: nextIp() });
       const probes = await Promise.all(Array.from({ length: 12 }, () => rename(prober.client, 'taken_one')));
       expect(probes.filter((probe) => errorCode(probe) === 'USERNAME_TAKEN')).toHaveLength(5);
       expect(probes.filter((probe) => probe.status === 429)).toHaveLength(7);
@@ -114,11 +94,11 @@ describe('updateUsername per account (5 an hour)', () => {
 });
 
 describe('updateUsername per IP (the credential bucket)', () => {
-  it('takes from the bucket the other credential mutations of the client share', async () => {
+  test('takes from the bucket the other credential mutations of the client share', async ({ startGateway }) => {
     // Only the per-IP limit applies: the accounts may rename as often as they like.
-    const gateway = await start({ RATE_LIMIT_USERNAME_CHANGES_PER_HOUR: '1000' });
-    await signUp(gateway, 'taken_one');
-    const accounts = [await signUp(gateway, 'mallory'), await signUp(gateway, 'mallory2')];
+    const gateway = await startGateway({ env: { RATE_LIMIT_USERNAME_CHANGES_PER_HOUR: '1000' } });
+    await register(gateway, 'taken_one', { from: nextIp() });
+    const accounts = [await register(gateway, 'mallory', { from: nextIp() }), await register(gateway, 'mallory2', { from: nextIp() })];
     const ip = nextIp();
     for (let i = 0; i < 10; i++) expect(errorCode(await rename(accounts[i % 2]!.client, 'taken_one', ip))).toBe('USERNAME_TAKEN');
     expectRateLimited(await rename(accounts[0]!.client, 'taken_one', ip), 1);
@@ -132,24 +112,23 @@ describe('updateUsername per IP (the credential bucket)', () => {
 describe('one limited mutation per operation', () => {
   const twoRenames = 'mutation { a: updateUsername(username: "first_name") { id } b: updateUsername(username: "second_name") { id } }';
 
-  it.each([
+  test.for<[string, string]>([
     ['two aliased updateUsername', twoRenames],
     [
       'updateUsername and createPersonalAccessToken',
       'mutation { updateUsername(username: "first_name") { id } createPersonalAccessToken(input: { name: "x" }) { token } }',
     ],
-  ])('refuses %s whole, before any of it runs', async (_name, query) => {
-    const gateway = await start();
-    const alice = await signUp(gateway, 'alice');
+  ])('refuses %s whole, before any of it runs', async ([, query], { gateway }) => {
+    const alice = await register(gateway, 'alice', { from: nextIp() });
     const response = await alice.client.raw(query, undefined, from(nextIp()));
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.data ?? null).toBeNull();
-    expect(await usernameOf(gateway, alice.userId)).toBe('alice');
+    expect(await usernameOf(gateway, alice.user.id)).toBe('alice');
     expect(await gateway.handle.db.selectFrom('personal_access_tokens').select('id').execute()).toEqual([]);
   });
 
-  it.each([
+  test.for<[string, string]>([
     [
       'three aliases',
       'mutation { a: createPersonalAccessToken(input: { name: "a" }) { token } b: createPersonalAccessToken(input: { name: "b" }) { token } c: createPersonalAccessToken(input: { name: "c" }) { token } }',
@@ -160,9 +139,8 @@ describe('one limited mutation per operation', () => {
       'an inline fragment',
       'mutation { createPersonalAccessToken(input: { name: "a" }) { token } ... on Mutation { b: createPersonalAccessToken(input: { name: "b" }) { token } } }',
     ],
-  ])('mints nothing for createPersonalAccessToken repeated through %s', async (_name, query) => {
-    const gateway = await start();
-    const alice = await signUp(gateway, 'alice');
+  ])('mints nothing for createPersonalAccessToken repeated through %s', async ([, query], { gateway }) => {
+    const alice = await register(gateway, 'alice', { from: nextIp() });
     const response = await alice.client.raw(query);
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
@@ -171,9 +149,9 @@ describe('one limited mutation per operation', () => {
     expect(await gateway.handle.db.selectFrom('personal_access_tokens').select('id').execute()).toEqual([]);
   });
 
-  it('mints one token for one aliased createPersonalAccessToken, and one per operation of a batch', async () => {
-    const gateway = await start({ GRAPHQL_MAX_BATCH_SIZE: '10' });
-    const alice = await signUp(gateway, 'alice');
+  test('mints one token for one aliased createPersonalAccessToken, and one per operation of a batch', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { GRAPHQL_MAX_BATCH_SIZE: '10' } });
+    const alice = await register(gateway, 'alice', { from: nextIp() });
     const one = await alice.client.raw<{ mine: { token: string } }>('mutation { mine: createPersonalAccessToken(input: { name: "a" }) { token } }');
     expect(one.errors).toBeUndefined();
     expect(one.data!.mine.token.startsWith('gwp_')).toBe(true);
@@ -192,8 +170,7 @@ describe('one limited mutation per operation', () => {
 });
 
 describe('the other credential mutations keep their limits', () => {
-  it('still refuses two refreshes in one operation and still counts refresh per IP', async () => {
-    const gateway = await start();
+  test('still refuses two refreshes in one operation and still counts refresh per IP', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
     const doubled = await client.raw('mutation { a: refresh(refreshToken: "x") { accessToken } b: refresh(refreshToken: "y") { accessToken } }');
     expect(errorCode(doubled)).toBe('BAD_USER_INPUT');

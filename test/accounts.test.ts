@@ -1,20 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ChangePasswordDocument, DeleteAccountDocument, LoginDocument, MeDocument, RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import {
+  ChangePasswordDocument,
+  DeleteAccountDocument,
+  LoginDocument,
+  MeDocument,
+  RegisterDocument,
+  UpdateUsernameDocument,
+} from '../client/src/operations.js';
+import { describe, expect, PASSWORD, test } from './helpers/fixtures.js';
 import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
-const gateways: TestGateway[] = [];
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-});
-
-async function start(env?: Record<string, string>, database?: TestGateway['database']) {
-  const gateway = await startTestGateway({ env, database });
-  gateways.push(gateway);
-  return gateway;
-}
-
+// The answers themselves are under test (codes, fields, statuses, headers), refusals included:
+// these send the operations and return what came back, where accounts.ts's helpers would throw.
 function register(gateway: TestGateway, username: string, pw = PASSWORD) {
   return new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } });
 }
@@ -24,39 +21,35 @@ function login(gateway: TestGateway, username: string, pw = PASSWORD) {
 }
 
 describe('registration rules', () => {
-  it.each([
+  test.for<[string, string]>([
     ['ab', 'username'],
     ['a'.repeat(33), 'username'],
     ['has space', 'username'],
     ['emoji🙂', 'username'],
     ['semi;colon', 'username'],
-  ])('refuses the username %j', async (username, field) => {
-    const gateway = await start();
+  ])('refuses the username %j', async ([username, field], { gateway }) => {
     const response = await register(gateway, username);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.errors![0]!.extensions!.field).toBe(field);
   });
 
-  it.each([
+  test.for<[string, string]>([
     ['seven77', 'password'],
     ['x'.repeat(257), 'password'],
     ['x'.repeat(5000), 'password'],
-  ])('refuses a password of %#', async (pw, field) => {
-    const gateway = await start();
+  ])('refuses a password of %#', async ([pw, field], { gateway }) => {
     const response = await register(gateway, 'valid_name', pw);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(response.errors![0]!.extensions!.field).toBe(field);
     expect(await gateway.handle.db.selectFrom('users').selectAll().execute()).toEqual([]);
   });
 
-  it('accepts 8 and 256 characters, counting characters rather than bytes', async () => {
-    const gateway = await start();
+  test('accepts 8 and 256 characters, counting characters rather than bytes', async ({ gateway }) => {
     expect((await register(gateway, 'eight', '12345678')).errors).toBeUndefined();
     expect((await register(gateway, 'long_one', 'é'.repeat(256))).errors).toBeUndefined();
   });
 
-  it('accepts usernames of 3 and 32 characters from the whole allowed set', async () => {
-    const gateway = await start();
+  test('accepts usernames of 3 and 32 characters from the whole allowed set', async ({ gateway }) => {
     for (const username of ['abc', 'a'.repeat(32), 'Az09_.-x']) {
       const response = await register(gateway, username);
       expect(response.errors).toBeUndefined();
@@ -64,8 +57,7 @@ describe('registration rules', () => {
     }
   });
 
-  it('normalises with NFKC before counting: a ligature counts as its two letters, a combining accent joins its letter', async () => {
-    const gateway = await start();
+  test('normalises with NFKC before counting: a ligature counts as its two letters, a combining accent joins its letter', async ({ gateway }) => {
     // 130 ligatures are 260 letters once normalised: too long, although 130 were typed.
     const ligatures = await register(gateway, 'ligatures', '\uFB01'.repeat(130));
     expect(errorCode(ligatures)).toBe('BAD_USER_INPUT');
@@ -75,8 +67,7 @@ describe('registration rules', () => {
     expect((await login(gateway, 'combining', '\u00E9'.repeat(130))).errors).toBeUndefined();
   });
 
-  it('refuses a password over 256 characters before hashing it', async () => {
-    const gateway = await start();
+  test('refuses a password over 256 characters before hashing it', async ({ gateway }) => {
     const { passwords } = gateway.services;
     let hashes = 0;
     const hash = passwords.hash.bind(passwords);
@@ -90,8 +81,7 @@ describe('registration rules', () => {
     expect(hashes).toBe(1);
   });
 
-  it('never truncates: every character of a long password counts', async () => {
-    const gateway = await start();
+  test('never truncates: every character of a long password counts', async ({ gateway }) => {
     const long = `${'p'.repeat(100)}the end`;
     await register(gateway, 'truncation', long);
     // bcrypt would stop at 72 bytes; Argon2 must not, nor must anything before it.
@@ -101,8 +91,7 @@ describe('registration rules', () => {
     expect((await login(gateway, 'truncation', long)).errors).toBeUndefined();
   });
 
-  it('treats usernames case-insensitively unique', async () => {
-    const gateway = await start();
+  test('treats usernames case-insensitively unique', async ({ gateway }) => {
     expect((await register(gateway, 'Mixed.Case-1')).errors).toBeUndefined();
     expect(errorCode(await register(gateway, 'mixed.case-1'))).toBe('USERNAME_TAKEN');
     expect((await login(gateway, 'MIXED.CASE-1')).data?.login.user.username).toBe('Mixed.Case-1');
@@ -110,8 +99,7 @@ describe('registration rules', () => {
 });
 
 describe('login', () => {
-  it('gives one error for an unknown user and a wrong password', async () => {
-    const gateway = await start();
+  test('gives one error for an unknown user and a wrong password', async ({ gateway }) => {
     await register(gateway, 'known');
     const wrongPassword = await login(gateway, 'known', 'not the password');
     const unknownUser = await login(gateway, 'unknown', PASSWORD);
@@ -125,15 +113,13 @@ describe('login', () => {
     }
   });
 
-  it('folds only ASCII case: a look-alike name (the Kelvin sign for K) is an unknown user', async () => {
-    const gateway = await start();
+  test('folds only ASCII case: a look-alike name (the Kelvin sign for K) is an unknown user', async ({ gateway }) => {
     await register(gateway, 'kate');
     expect((await login(gateway, 'KATE')).data?.login.user.username).toBe('kate');
     expect(errorCode(await login(gateway, '\u212Aate'))).toBe('INVALID_CREDENTIALS');
   });
 
-  it('still costs an unknown user one Argon2 verification', async () => {
-    const gateway = await start();
+  test('still costs an unknown user one Argon2 verification', async ({ gateway }) => {
     const { passwords } = gateway.services;
     let dummyVerifications = 0;
     const verifyDummy = passwords.verifyDummy.bind(passwords);
@@ -146,8 +132,7 @@ describe('login', () => {
     expect(dummyVerifications).toBe(2);
   });
 
-  it('matches a password typed in another Unicode normal form (NFKC)', async () => {
-    const gateway = await start();
+  test('matches a password typed in another Unicode normal form (NFKC)', async ({ gateway }) => {
     await register(gateway, 'unicode', 'ｐａｓｓｗｏｒｄ１２');
     expect((await login(gateway, 'unicode', 'password12')).errors).toBeUndefined();
     const composed = 'café au lait';
@@ -155,22 +140,20 @@ describe('login', () => {
     expect((await login(gateway, 'accents', composed.normalize('NFD'))).errors).toBeUndefined();
   });
 
-  it('re-hashes on login when the Argon2 parameters changed', async () => {
-    const first = await start();
+  test('re-hashes on login when the Argon2 parameters changed', async ({ gateway: first, startGateway }) => {
     await register(first, 'rehash');
     const before = await first.handle.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
     expect(before.password_hash).toContain('t=2');
     await first.close({ keepDatabase: true });
 
-    const second = await start({ ARGON2_ITERATIONS: '3', ARGON2_MEMORY_KIB: '12288' }, first.database);
+    const second = await startGateway({ env: { ARGON2_ITERATIONS: '3', ARGON2_MEMORY_KIB: '12288' }, database: first.database });
     expect((await login(second, 'rehash')).errors).toBeUndefined();
     const after = await second.handle.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
     expect(after.password_hash).toMatch(/^\$argon2id\$v=19\$m=12288,p=1,t=3\$/);
     expect((await login(second, 'rehash')).errors).toBeUndefined();
   });
 
-  it('never lets a re-hash undo a password change that landed after the verification', async () => {
-    const gateway = await start();
+  test('never lets a re-hash undo a password change that landed after the verification', async ({ gateway }) => {
     const userId = (await register(gateway, 'raced')).data!.register.user.id;
     const { users } = gateway.services;
     const verified = (await users.findById(userId))!.password_hash!;
@@ -183,8 +166,7 @@ describe('login', () => {
 });
 
 describe('account changes', () => {
-  it('renames, refusing a taken or invalid name', async () => {
-    const gateway = await start();
+  test('renames, refusing a taken or invalid name', async ({ gateway }) => {
     await register(gateway, 'taken');
     const token = (await register(gateway, 'renamer')).data!.register.accessToken;
     const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
@@ -198,8 +180,7 @@ describe('account changes', () => {
     expect((await register(gateway, 'renamer')).errors).toBeUndefined();
   });
 
-  it('changes the password only with the current one and a valid new one', async () => {
-    const gateway = await start();
+  test('changes the password only with the current one and a valid new one', async ({ gateway }) => {
     const token = (await register(gateway, 'changer')).data!.register.accessToken;
     const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
     expect(errorCode(await client.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'brand new password' }))).toBe(
@@ -213,8 +194,7 @@ describe('account changes', () => {
     expect((await login(gateway, 'changer', 'brand new password')).errors).toBeUndefined();
   });
 
-  it('deletes the account only with its password', async () => {
-    const gateway = await start();
+  test('deletes the account only with its password', async ({ gateway }) => {
     const token = (await register(gateway, 'leaver')).data!.register.accessToken;
     const client = new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
     expect(errorCode(await client.request(DeleteAccountDocument, { password: 'wrong password' }))).toBe('INVALID_CREDENTIALS');

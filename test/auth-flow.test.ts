@@ -1,6 +1,6 @@
 import { Cookie } from 'tough-cookie';
 import { afterEach } from 'vitest';
-import { LoginDocument, LogoutDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { LoginDocument, LogoutDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/src/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { describe, expect, PASSWORD, test } from './helpers/fixtures.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

@@ -1,20 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { RefreshDocument } from '../client/src/operations.js';
 import { DEFAULT_RATE_LIMITS, loadConfig } from '../src/config.js';
 import { createClientAddressResolver } from '../src/http/client-address.js';
 import { canonicalAddress, clientNetwork } from '../src/http/ip-address.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { describe, expect, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { configError } from './helpers/config-error.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 function request(remoteAddress: string, forwardedFor?: string): IncomingMessage {
   return { socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
 }
 
 describe('client address', () => {
-  it.each([
+  test.each([
     // [trusted proxies, socket peer, X-Forwarded-For, client]
     [[], '203.0.113.5', undefined, '203.0.113.5'],
     [[], '::ffff:203.0.113.5', undefined, '203.0.113.5'],
@@ -48,7 +47,7 @@ describe('client address', () => {
     expect(createClientAddressResolver(trusted)(request(peer, forwardedFor))).toBe(client);
   });
 
-  it('reads repeated X-Forwarded-For headers as one list', () => {
+  test('reads repeated X-Forwarded-For headers as one list', () => {
     const resolve = createClientAddressResolver(['127.0.0.1/32']);
     const repeated = { socket: { remoteAddress: '127.0.0.1' }, headers: { 'x-forwarded-for': ['192.0.2.9', '198.51.100.1'] } } as unknown as IncomingMessage;
     expect(resolve(repeated)).toBe('198.51.100.1');
@@ -56,7 +55,7 @@ describe('client address', () => {
 });
 
 describe('client network (the key of the per-IP limits)', () => {
-  it.each([
+  test.each([
     ['203.0.113.7', '203.0.113.7'],
     ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
     ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
@@ -67,7 +66,7 @@ describe('client network (the key of the per-IP limits)', () => {
     expect(clientNetwork(address)).toBe(network);
   });
 
-  it.each([
+  test.each([
     ['203.0.113.7', '203.0.113.7'],
     ['::ffff:203.0.113.7', '203.0.113.7'],
     ['0:0:0:0:0:ffff:cb00:7107', '203.0.113.7'],
@@ -82,22 +81,22 @@ describe('client network (the key of the per-IP limits)', () => {
 });
 
 describe('TRUSTED_PROXIES and ALLOWED_ORIGINS validation', () => {
-  it('accepts CIDRs and single addresses of both families', () => {
+  test('accepts CIDRs and single addresses of both families', () => {
     const config = loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, ::1, fd00::/8, 192.168.1.0/24' });
     expect(config.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', '192.168.1.0/24']);
   });
 
-  it.each(['localhost', '10.0.0.0/33', '::/129', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.0/x', '*'])('refuses TRUSTED_PROXIES=%s', (value) => {
+  test.each(['localhost', '10.0.0.0/33', '::/129', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.0/x', '*'])('refuses TRUSTED_PROXIES=%s', (value) => {
     const error = configError({ TRUSTED_PROXIES: value });
     expect(error.variable).toBe('TRUSTED_PROXIES');
     expect(error.message).toContain('TRUSTED_PROXIES');
   });
 
-  it.each(['*', 'https://app.example/', 'app.example', 'https://app.example/path'])('refuses ALLOWED_ORIGINS=%s', (value) => {
+  test.each(['*', 'https://app.example/', 'app.example', 'https://app.example/path'])('refuses ALLOWED_ORIGINS=%s', (value) => {
     expect(configError({ ALLOWED_ORIGINS: value }).variable).toBe('ALLOWED_ORIGINS');
   });
 
-  it('reads the rate limits with their defaults', () => {
+  test('reads the rate limits with their defaults', () => {
     expect(loadConfig({}).rateLimits).toEqual({
       credentialsPerSecond: 5,
       credentialsBurst: 10,
@@ -116,41 +115,22 @@ describe('TRUSTED_PROXIES and ALLOWED_ORIGINS validation', () => {
 
 describe('X-Forwarded-For over HTTP', () => {
   // The per-IP token bucket runs on the gateway's manual clock, which stands still here.
-  const gateways: TestGateway[] = [];
-  afterEach(async () => {
-    await Promise.all(gateways.splice(0).map((g) => g.close()));
-  });
 
-  async function start(env: Record<string, string> = {}): Promise<GraphQLClient> {
-    const gateway = await startTestGateway({ env });
-    gateways.push(gateway);
-    return new GraphQLClient(gateway.url);
-  }
-
-  async function registeredIp(client: GraphQLClient, username: string, forwardedFor: string): Promise<string | null | undefined> {
-    const response = await client.request(
-      RegisterDocument,
-      { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-      { headers: { 'x-forwarded-for': forwardedFor } },
-    );
-    expect(response.errors).toBeUndefined();
-    const row = await gateways
-      .at(-1)!
-      .handle.db.selectFrom('sessions')
-      .select('ip')
-      .where('id', '=', response.data!.register.session.id)
-      .executeTakeFirstOrThrow();
-    expect(row.ip).toBe(response.data!.register.session.ip);
+  async function registeredIp(gateway: TestGateway, username: string, forwardedFor: string): Promise<string | null | undefined> {
+    const { session } = await register(gateway, username, { from: forwardedFor });
+    const row = await gateway.handle.db.selectFrom('sessions').select('ip').where('id', '=', session.id).executeTakeFirstOrThrow();
+    expect(row.ip).toBe(session.ip);
     return row.ip;
   }
 
   const refreshFrom = (client: GraphQLClient, ip: string) =>
     client.request(RefreshDocument, { refreshToken: 'not-a-real-refresh-token' }, { headers: { 'x-forwarded-for': ip } });
 
-  it('from a trusted proxy, records and limits the forwarded client', async () => {
-    const client = await start({ TRUSTED_PROXIES: '127.0.0.1/32' });
-    expect(await registeredIp(client, 'alice', '203.0.113.7')).toBe('203.0.113.7');
-    expect(await registeredIp(client, 'bob', 'spoofed-by-client, 192.0.2.1, 203.0.113.8')).toBe('203.0.113.8');
+  test('from a trusted proxy, records and limits the forwarded client', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { TRUSTED_PROXIES: '127.0.0.1/32' } });
+    const client = new GraphQLClient(gateway.url);
+    expect(await registeredIp(gateway, 'alice', '203.0.113.7')).toBe('203.0.113.7');
+    expect(await registeredIp(gateway, 'bob', 'spoofed-by-client, 192.0.2.1, 203.0.113.8')).toBe('203.0.113.8');
 
     // 203.0.113.7 has used one token (its registration): nine more, then 429.
     for (let i = 0; i < 9; i++) expect(errorReason(await refreshFrom(client, '203.0.113.7'))).toBe('TOKEN_INVALID');
@@ -161,12 +141,15 @@ describe('X-Forwarded-For over HTTP', () => {
     expect(errorReason(await refreshFrom(client, '203.0.113.9'))).toBe('TOKEN_INVALID');
   });
 
-  it('from an untrusted peer, ignores the header: a spoofed one changes nothing', async () => {
+  test('from an untrusted peer, ignores the header: a spoofed one changes nothing', async ({ startGateway }) => {
+    let previous: TestGateway | undefined;
     for (const env of [{}, { TRUSTED_PROXIES: '10.0.0.0/8' }] as Record<string, string>[]) {
       // One gateway at a time (on PostgreSQL, kysely's migrator is confused by another test schema's tables).
-      await Promise.all(gateways.splice(0).map((g) => g.close()));
-      const client = await start(env);
-      expect(await registeredIp(client, 'alice', '203.0.113.7')).toBe('127.0.0.1');
+      await previous?.close();
+      const gateway = await startGateway({ env });
+      previous = gateway;
+      const client = new GraphQLClient(gateway.url);
+      expect(await registeredIp(gateway, 'alice', '203.0.113.7')).toBe('127.0.0.1');
       // Rotating the header does not spread the attempts over several keys.
       for (let i = 0; i < 9; i++) expect(errorReason(await refreshFrom(client, `203.0.113.${100 + i}`))).toBe('TOKEN_INVALID');
       const limited = await refreshFrom(client, '203.0.113.200');

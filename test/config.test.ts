@@ -15,7 +15,10 @@ describe('configuration', () => {
       port: 4000,
       graphqlPath: '/graphql',
       databaseUrl: 'sqlite:./data/gateway.sqlite',
-      signingAlgorithm: 'EdDSA',
+      // The listening address's host name, so that a page opened from the printed URL keeps the cookies.
+      issuer: 'http://127.0.0.1:4000',
+      signingAlgorithm: 'ES256',
+      signingKeys: { rotationDays: 90, publishAheadHours: 24, refreshIntervalMs: 60_000 },
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 604800,
       sessionMaxLifetimeSeconds: 2592000,
@@ -39,6 +42,17 @@ describe('configuration', () => {
     expect(error.message).toContain(variable);
   });
 
+  it.each([
+    [{ PORT: '8080' }, 'http://127.0.0.1:8080'],
+    [{ HOST: 'localhost' }, 'http://localhost:4000'],
+    [{ HOST: '0.0.0.0' }, 'http://127.0.0.1:4000'],
+    [{ HOST: '::' }, 'http://[::1]:4000'],
+    [{ HOST: '::1' }, 'http://[::1]:4000'],
+    [{ PORT: '0' }, 'http://127.0.0.1:4000'],
+  ])('derives the default issuer from the listening address: %o', (env, issuer) => {
+    expect(loadConfig(env).issuer).toBe(issuer);
+  });
+
   it('accepts production with a strong secret and turns on secure defaults', () => {
     const config = loadConfig({ NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: strongSecret });
     expect(config.cookieSecure).toBe(true);
@@ -59,8 +73,20 @@ describe('configuration', () => {
     ['SQLITE_SYNCHRONOUS', 'OFF'],
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['SIGNING_KEY_ROTATION_DAYS', '0'],
+    ['SIGNING_KEY_PUBLISH_AHEAD_HOURS', '0'],
+    ['SIGNING_KEY_REFRESH_INTERVAL_MS', '999'],
+    ['SIGNING_KEY_REFRESH_INTERVAL_MS', '600001'],
   ])('names %s when it is %s', (variable, value) => {
     expect(configError({ [variable]: value }).variable).toBe(variable);
+  });
+
+  it('refuses a publish-ahead time that is not shorter than the rotation period', () => {
+    expect(configError({ SIGNING_KEY_ROTATION_DAYS: '1', SIGNING_KEY_PUBLISH_AHEAD_HOURS: '24' }).variable).toBe('SIGNING_KEY_PUBLISH_AHEAD_HOURS');
+    expect(loadConfig({ SIGNING_KEY_ROTATION_DAYS: '2', SIGNING_KEY_PUBLISH_AHEAD_HOURS: '24' }).signingKeys).toMatchObject({
+      rotationDays: 2,
+      publishAheadHours: 24,
+    });
   });
 
   it('refuses a session lifetime shorter than the refresh token lifetime', () => {

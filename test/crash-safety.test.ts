@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../src/db/connect.js';
-import { MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { MeDocument, RefreshDocument, RegisterDocument } from '../client/src/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';

@@ -1,24 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MeDocument, RegisterDocument } from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { MeDocument, RegisterDocument } from '../client/src/operations.js';
+import { describe, expect, PASSWORD, test } from './helpers/fixtures.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const APP = 'https://app.example';
 const ADMIN = 'https://admin.example';
 
-const gateways: TestGateway[] = [];
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-});
-
-async function start(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway({ env });
-  gateways.push(gateway);
-  return gateway;
-}
-
-/** A browser signed in with cookies, and the cookie header it would attach. */
+/**
+ * A browser signed in with cookies, and the cookie header it would attach (accounts.ts signs in
+ * as a CLI does, with the refresh token in the body).
+ */
 async function signedInBrowser(gateway: TestGateway): Promise<{ browser: GraphQLClient; cookie: string }> {
   const browser = new GraphQLClient(gateway.url);
   const registered = await browser.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD } });
@@ -38,12 +29,11 @@ interface ErrorBody {
 describe('CSRF prevention', () => {
   const logoutAll = 'mutation { logoutAll }';
 
-  it.each([
+  test.for<[string, () => Record<string, string>, () => BodyInit]>([
     ['text/plain', () => ({ 'content-type': 'text/plain;charset=UTF-8' }), () => JSON.stringify({ query: logoutAll })],
     ['a form', () => ({ 'content-type': 'application/x-www-form-urlencoded' }), () => new URLSearchParams({ query: logoutAll }).toString()],
     ['no declared type', () => ({}), () => new TextEncoder().encode(JSON.stringify({ query: logoutAll }))],
-  ])('refuses a cookie-only POST with %s before running it', async (_name, headers, body) => {
-    const gateway = await start();
+  ])('refuses a cookie-only POST with %s before running it', async ([, headers, body], { gateway }) => {
     const { cookie } = await signedInBrowser(gateway);
     const response = await fetch(gateway.url, { method: 'POST', headers: { ...headers(), cookie }, body: body() });
     expect(response.status).toBe(403);
@@ -53,8 +43,7 @@ describe('CSRF prevention', () => {
     expect(await revokedSessions(gateway)).toBe(0);
   });
 
-  it('refuses a cookie-only multipart POST', async () => {
-    const gateway = await start();
+  test('refuses a cookie-only multipart POST', async ({ gateway }) => {
     const { cookie } = await signedInBrowser(gateway);
     const form = new FormData();
     form.set('operations', JSON.stringify({ query: logoutAll }));
@@ -64,8 +53,7 @@ describe('CSRF prevention', () => {
     expect(await revokedSessions(gateway)).toBe(0);
   });
 
-  it('serves a form POST that carries a CSRF header, which a cross-site page cannot add without a preflight', async () => {
-    const gateway = await start();
+  test('serves a form POST that carries a CSRF header, which a cross-site page cannot add without a preflight', async ({ gateway }) => {
     const { cookie } = await signedInBrowser(gateway);
     const response = await fetch(gateway.url, {
       method: 'POST',
@@ -77,16 +65,14 @@ describe('CSRF prevention', () => {
     expect(await revokedSessions(gateway)).toBe(1);
   });
 
-  it('serves JSON POSTs with cookies alone, since browsers preflight them', async () => {
-    const gateway = await start();
+  test('serves JSON POSTs with cookies alone, since browsers preflight them', async ({ gateway }) => {
     const { browser } = await signedInBrowser(gateway);
     const me = await browser.request(MeDocument);
     expect(me.errors).toBeUndefined();
     expect(me.data!.me.username).toBe('alice');
   });
 
-  it('refuses mutations over GET and serves queries', async () => {
-    const gateway = await start();
+  test('refuses mutations over GET and serves queries', async ({ gateway }) => {
     const { cookie } = await signedInBrowser(gateway);
     const mutation = await fetch(`${gateway.url}?query=${encodeURIComponent(logoutAll)}`, {
       headers: { cookie, accept: 'application/graphql-response+json', 'x-graphql-csrf': '1' },
@@ -114,8 +100,8 @@ describe('CORS', () => {
     return fetch(gateway.url, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
   }
 
-  it('allows the ALLOWED_ORIGINS with credentials, one origin at a time', async () => {
-    const gateway = await start({ ALLOWED_ORIGINS: `${APP},${ADMIN}` });
+  test('allows the ALLOWED_ORIGINS with credentials, one origin at a time', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { ALLOWED_ORIGINS: `${APP},${ADMIN}` } });
     for (const origin of [APP, ADMIN]) {
       const answer = await preflight(gateway, origin);
       expect(answer.status).toBe(204);
@@ -133,12 +119,12 @@ describe('CORS', () => {
     }
   });
 
-  it.each([
+  test.for<[string, Record<string, string>, string]>([
     ['another origin', { ALLOWED_ORIGINS: APP }, 'https://evil.example'],
     ['the null origin', { ALLOWED_ORIGINS: `${APP},${ADMIN}` }, 'null'],
     ['any origin when ALLOWED_ORIGINS is empty', {}, APP],
-  ])('gives no cross-origin access to %s', async (_name, env, origin) => {
-    const gateway = await start(env);
+  ])('gives no cross-origin access to %s', async ([, env, origin], { startGateway }) => {
+    const gateway = await startGateway({ env });
     const answer = await preflight(gateway, origin);
     expect(answer.headers.get('access-control-allow-origin')).toBeNull();
     expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
@@ -147,8 +133,8 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
-  it('marks every answer as varying with Origin, so that no cache hands one origin the CORS headers of another', async () => {
-    const gateway = await start({ ALLOWED_ORIGINS: APP });
+  test('marks every answer as varying with Origin, so that no cache hands one origin the CORS headers of another', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { ALLOWED_ORIGINS: APP } });
     const sameOrigin = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

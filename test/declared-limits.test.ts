@@ -1,14 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { limitKeyFor } from '../src/abuse/limit-key.js';
-import { type LimitedMutations, withLimits } from '../src/abuse/limited-mutations.js';
+import { withLimits } from '../src/abuse/limited-mutations.js';
 import { RateLimits } from '../src/abuse/rate-limits.js';
 import { ManualClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import { RegisterDocument, UpdateUsernameDocument } from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { RegisterDocument, UpdateUsernameDocument } from '../client/src/operations.js';
+import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // Item 5 of issue 12: a mutation's limits are rows of a table, and a limit keyed by an argument
 // is one more entry.
@@ -19,36 +18,20 @@ const TRUSTED = { TRUSTED_PROXIES: '127.0.0.1/32' };
 /** Only the declared limit under test may refuse: the default per-client and per-account ones are raised. */
 const ROOMY = { RATE_LIMIT_CREDENTIALS_PER_SECOND: '1000', RATE_LIMIT_CREDENTIALS_BURST: '1000', RATE_LIMIT_USERNAME_CHANGES_PER_HOUR: '1000' };
 
-const gateways: TestGateway[] = [];
+test.override({ gatewayOptions: { env: { ...FAST_ARGON2, ...TRUSTED, ...ROOMY } } });
+
 // Fixed windows are rate-limiter-flexible's, on Date.now(): frozen, nothing expires.
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
-
-async function start(limitedMutations: (defaults: LimitedMutations) => LimitedMutations): Promise<TestGateway> {
-  const gateway = await startTestGateway({ env: { ...FAST_ARGON2, ...TRUSTED, ...ROOMY }, limitedMutations });
-  gateways.push(gateway);
-  return gateway;
-}
 
 let ipCounter = 0;
 /** A client IP no other request of this file has used. */
 const nextIp = () => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
-
-async function signUp(gateway: TestGateway, username: string): Promise<GraphQLClient> {
-  const response = await new GraphQLClient(gateway.url).request(
-    RegisterDocument,
-    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-    from(nextIp()),
-  );
-  expect(response.errors).toBeUndefined();
-  return new GraphQLClient(gateway.url, { authorization: `Bearer ${response.data!.register.accessToken}` });
-}
 
 /**
  * 429 with the wait until the window ends. In Redis the window runs on Redis's clock, not the
@@ -56,12 +39,15 @@ async function signUp(gateway: TestGateway, username: string): Promise<GraphQLCl
  */
 
 describe('a limit declared by argument, in one entry', () => {
-  it('counts updateUsername per requested username, 2 an hour, letter case and spaces aside, across accounts and IPs', async () => {
-    // The one line.
-    const gateway = await start((table) =>
-      withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
-    );
-    const [alice, bob, carol] = [await signUp(gateway, 'alice'), await signUp(gateway, 'bob'), await signUp(gateway, 'carol')];
+  test('counts updateUsername per requested username, 2 an hour, letter case and spaces aside, across accounts and IPs', async ({ startGateway }) => {
+    const gateway = await startGateway({
+      // The one line.
+      limitedMutations: (table) =>
+        withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
+    });
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
+    const { client: bob } = await register(gateway, 'bob', { from: nextIp() });
+    const { client: carol } = await register(gateway, 'carol', { from: nextIp() });
     const rename = (client: GraphQLClient, username: string) => client.request(UpdateUsernameDocument, { username }, from(nextIp()));
 
     expect(errorCode(await rename(alice, 'Target'))).toBeUndefined();
@@ -75,11 +61,12 @@ describe('a limit declared by argument, in one entry', () => {
     expectRateLimited(await rename(bob, 'elsewhere'), { min: 3600 - 59, max: 3600 });
   });
 
-  it('reads the value from a literal argument as well as a variable, and counts nothing for variables that do not coerce', async () => {
-    const gateway = await start((table) =>
-      withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
-    );
-    const alice = await signUp(gateway, 'alice');
+  test('reads the value from a literal argument as well as a variable, and counts nothing for variables that do not coerce', async ({ startGateway }) => {
+    const gateway = await startGateway({
+      limitedMutations: (table) =>
+        withLimits(table, { updateUsername: [{ points: 2, perSeconds: 3600, key: { argument: 'username', normalize: 'lowercase' } }] }),
+    });
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const literal = (username: string) => alice.raw(`mutation { updateUsername(username: ${JSON.stringify(username)}) { id } }`, undefined, from(nextIp()));
     // Refused before execution as malformed: no point taken, however often.
     for (let i = 0; i < 3; i++) {
@@ -91,10 +78,11 @@ describe('a limit declared by argument, in one entry', () => {
     expectRateLimited(await literal('renamed'), { min: 3600 - 59, max: 3600 });
   });
 
-  it('reaches into an input object: register limited per requested username', async () => {
-    const gateway = await start((table) =>
-      withLimits(table, { register: [{ points: 1, perSeconds: 3600, key: { argument: 'input.username', normalize: 'lowercase' } }] }),
-    );
+  test('reaches into an input object: register limited per requested username', async ({ startGateway }) => {
+    const gateway = await startGateway({
+      limitedMutations: (table) =>
+        withLimits(table, { register: [{ points: 1, perSeconds: 3600, key: { argument: 'input.username', normalize: 'lowercase' } }] }),
+    });
     const register = (username: string) =>
       new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
     expect(errorCode(await register('Dave'))).toBeUndefined();
@@ -107,7 +95,7 @@ describe('a limit declared by argument, in one entry', () => {
 describe('limit keys', () => {
   const caller = { clientIp: '2001:db8::1', userId: 'user-1', arguments: { email: '  Ann@Example.COM ', input: { username: 'Ann' } } };
 
-  it('keys by client network, account, or the normalised and hashed argument value', () => {
+  test('keys by client network, account, or the normalised and hashed argument value', () => {
     expect(limitKeyFor('client', caller)).toBe('2001:db8::/64');
     expect(limitKeyFor('account', caller)).toBe('user-1');
     expect(limitKeyFor('account', { ...caller, userId: undefined })).toBeUndefined();
@@ -122,14 +110,14 @@ describe('limit keys', () => {
     );
   });
 
-  it('counts a missing value under one fixed key instead of skipping the limit', () => {
+  test('counts a missing value under one fixed key instead of skipping the limit', () => {
     const missing = limitKeyFor({ argument: 'input.email' }, caller);
     expect(missing).toBeDefined();
     expect(limitKeyFor({ argument: 'input.email' }, { ...caller, arguments: { input: { email: null } } })).toBe(missing);
     expect(limitKeyFor({ argument: 'input.email' }, { ...caller, arguments: {} })).toBe(missing);
   });
 
-  it('refuses two declarations that would share their counts', () => {
+  test('refuses two declarations that would share their counts', () => {
     const config = loadConfig({ NODE_ENV: 'test' }).rateLimits;
     const twice = { points: 2, perSeconds: 60, key: 'client' } as const;
     expect(() => new RateLimits({ config, clock: new ManualClock(new Date()), mutations: { login: [twice, { ...twice, points: 3 }] } })).toThrow(TypeError);

@@ -8,7 +8,7 @@ import {
   RefreshDocument,
   RegisterDocument,
   RevokeDeviceDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { describe, expect, PASSWORD, signIn, test } from './helpers/fixtures.js';
 

@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { MeDocument, RefreshDocument } from '../client/operations.js';
+import { MeDocument, RefreshDocument } from '../client/src/operations.js';
 import { RESERVED_ACCESS_TOKEN_CLAIMS } from '../src/hooks.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { describe, expect, PASSWORD, register, signIn, test } from './helpers/fixtures.js';

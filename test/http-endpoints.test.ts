@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterEach, beforeEach, it } from 'vitest';
-import { CreatePersonalAccessTokenDocument, MeDocument } from '../client/operations.js';
+import { CreatePersonalAccessTokenDocument, MeDocument } from '../client/src/operations.js';
 import { BadUserInputError, UnauthenticatedError } from '../src/errors.js';
 import { useUnauthenticatedStatus } from '../src/plugins/use-unauthenticated-status.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';

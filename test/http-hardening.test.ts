@@ -1,10 +1,10 @@
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { afterAll, beforeAll } from 'vitest';
+import { RefreshDocument, RegisterDocument } from '../client/src/operations.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { describe, expect, PASSWORD, test } from './helpers/fixtures.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
-import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';
+import { eventStreamResults, within } from './helpers/realtime-clients.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const APP = 'https://app.example';
@@ -16,6 +16,8 @@ interface ErrorBody {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
+// One gateway for the file, not the fixture's one per test: the tests below go on from each
+// other's state (the browser's rotated cookies, the log the last test reads).
 let gateway: TestGateway;
 /** A browser signed in with cookies, and the Cookie header it sends. */
 let browser: GraphQLClient;
@@ -44,24 +46,20 @@ async function revokedSessions(): Promise<number> {
 }
 
 describe('a body that is not JSON', () => {
-  it.each([
+  test.for<[string, Record<string, string>]>([
     ['test', {}],
     ['development', { NODE_ENV: 'development' }],
     ['production', PRODUCTION],
-  ])('is refused with 400 BAD_REQUEST without echoing the body (%s)', async (_name, env) => {
-    const own = await startTestGateway({ env });
-    try {
-      for (const accept of ['application/json', 'application/graphql-response+json']) {
-        const response = await postJson('{"query": "{ me { id } }", "password": "hunter2-echoed', { accept }, own.url);
-        expect(response.status).toBe(400);
-        const text = await response.text();
-        expect(text).not.toContain('hunter2-echoed');
-        const { errors } = JSON.parse(text) as ErrorBody;
-        expect(errors).toHaveLength(1);
-        expect(errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
-      }
-    } finally {
-      await own.close();
+  ])('is refused with 400 BAD_REQUEST without echoing the body (%s)', async ([, env], { startGateway }) => {
+    const own = await startGateway({ env });
+    for (const accept of ['application/json', 'application/graphql-response+json']) {
+      const response = await postJson('{"query": "{ me { id } }", "password": "hunter2-echoed', { accept }, own.url);
+      expect(response.status).toBe(400);
+      const text = await response.text();
+      expect(text).not.toContain('hunter2-echoed');
+      const { errors } = JSON.parse(text) as ErrorBody;
+      expect(errors).toHaveLength(1);
+      expect(errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
     }
   });
 });
@@ -70,7 +68,7 @@ describe('query limit refusals and the media type', () => {
   // __type > fields > type > 8 × ofType > name: depth 12, over the limit of 10.
   const tooDeep = `{ __type(name: "User") { fields { type { ${'ofType { '.repeat(8)}name${' }'.repeat(8)} } } } }`;
 
-  it.each([
+  test.each([
     ['application/graphql-response+json', 400],
     ['application/json', 200],
   ])('answers a client accepting %s with HTTP %i and the limit code', async (accept, status) => {
@@ -85,7 +83,7 @@ describe('query limit refusals and the media type', () => {
 describe('depth through fragments', () => {
   const client = () => new GraphQLClient(gateway.url);
 
-  it('counts fields, not fragment spreads or inline fragments', async () => {
+  test('counts fields, not fragment spreads or inline fragments', async () => {
     // Depth 2 (__type > name), reached through five named fragments, each through an inline one.
     const names = ['A', 'B', 'C', 'D', 'E'];
     const fragments = names.map((name, i) => `fragment ${name} on __Type { ... on __Type { ${i + 1 < names.length ? `...${names[i + 1]}` : 'name'} } }`);
@@ -94,7 +92,7 @@ describe('depth through fragments', () => {
     expect(honest.data).toEqual({ __type: { name: 'User' } });
   });
 
-  it.each([
+  test.each([
     [DEFAULT_QUERY_LIMITS.maxDepth, true],
     [DEFAULT_QUERY_LIMITS.maxDepth + 1, false],
   ])('serves field depth %i through nested fragments: %s', async (depth, served) => {
@@ -113,7 +111,7 @@ describe('depth through fragments', () => {
     }
   });
 
-  it('still serves the standard introspection query', async () => {
+  test('still serves the standard introspection query', async () => {
     const response = await client().raw(getIntrospectionQuery());
     expect(response.errors).toBeUndefined();
     expect(response.status).toBe(200);
@@ -121,7 +119,7 @@ describe('depth through fragments', () => {
 });
 
 describe('Cache-Control', () => {
-  it('is no-store on an authenticated GET, POST and SSE answer', async () => {
+  test('is no-store on an authenticated GET, POST and SSE answer', async () => {
     const query = encodeURIComponent('{ me { id } }');
     const get = await fetch(`${gateway.url}?query=${query}`, { headers: { authorization: `Bearer ${accessToken}` } });
     const post = await postJson(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer ${accessToken}` });
@@ -134,7 +132,7 @@ describe('Cache-Control', () => {
     expect(await get.json()).toEqual({ data: { me: { id: userId } } });
   });
 
-  it('is no-store on a subscription over SSE and on refusals', async () => {
+  test('is no-store on a subscription over SSE and on refusals', async () => {
     const controller = new AbortController();
     const stream = await fetch(gateway.url, {
       method: 'POST',
@@ -147,14 +145,14 @@ describe('Cache-Control', () => {
     for (const response of [stream, refused]) expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
-  it('leaves the public key documents cacheable', async () => {
+  test('leaves the public key documents cacheable', async () => {
     const jwks = await fetch(`${gateway.origin}/.well-known/jwks.json`);
     expect(jwks.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
   });
 });
 
 describe('the token query parameter', () => {
-  it.each([
+  test.each([
     ['a JSON POST', () => postJson(JSON.stringify({ query: '{ me { id } }' }), {}, `${gateway.url}?token=${accessToken}`)],
     ['a GET', () => fetch(`${gateway.url}?query=${encodeURIComponent('{ me { id } }')}&token=${accessToken}`)],
     [
@@ -169,7 +167,7 @@ describe('the token query parameter', () => {
     expect(body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'token' });
   });
 
-  it('authenticates an SSE request, over GET as EventSource sends it and over POST', async () => {
+  test('authenticates an SSE request, over GET as EventSource sends it and over POST', async () => {
     const query = '{ me { id } }';
     const overGet = await fetch(`${gateway.url}?query=${encodeURIComponent(query)}&token=${accessToken}`, { headers: { accept: 'text/event-stream' } });
     const overPost = await postJson(JSON.stringify({ query }), { accept: 'text/event-stream' }, `${gateway.url}?token=${accessToken}`);
@@ -179,16 +177,12 @@ describe('the token query parameter', () => {
     }
   });
 
-  it('authenticates a WebSocket upgrade', async () => {
-    const socket = openWsClient(`${gateway.wsUrl}?token=${accessToken}`);
-    try {
-      await within(socket.connected, 5000, 'connection ack');
-    } finally {
-      await socket.dispose();
-    }
+  test('authenticates a WebSocket upgrade', async ({ realtime }) => {
+    const socket = realtime.ws(`${gateway.wsUrl}?token=${accessToken}`);
+    await within(socket.connected, 5000, 'connection ack');
   });
 
-  it('stays out of the logs', () => {
+  test('stays out of the logs', () => {
     const logs = gateway.logs.join('');
     expect(logs).toContain('token=%5Bredacted%5D');
     expect(logs).not.toContain(accessToken);
@@ -198,7 +192,7 @@ describe('the token query parameter', () => {
 describe('Fetch Metadata', () => {
   const logoutAll = JSON.stringify({ query: 'mutation { logoutAll }' });
 
-  it('refuses a cross-site request riding the accessToken cookie with 403 FORBIDDEN, before it runs', async () => {
+  test('refuses a cross-site request riding the accessToken cookie with 403 FORBIDDEN, before it runs', async () => {
     for (const origin of [EVIL, null]) {
       const response = await postJson(logoutAll, { cookie, 'sec-fetch-site': 'cross-site', ...(origin ? { origin } : {}) });
       expect(response.status).toBe(403);
@@ -212,7 +206,7 @@ describe('Fetch Metadata', () => {
     expect(await revokedSessions()).toBe(0);
   });
 
-  it('refuses a cross-site refresh riding the refreshToken cookie, and leaves the token unused', async () => {
+  test('refuses a cross-site refresh riding the refreshToken cookie, and leaves the token unused', async () => {
     const refreshCookie = `refreshToken=${(await browser.cookie('refreshToken'))!}`;
     const refused = await postJson(JSON.stringify({ query: 'mutation { refresh { accessTokenExpiresAt } }' }), {
       cookie: refreshCookie,
@@ -226,7 +220,7 @@ describe('Fetch Metadata', () => {
     cookie = await browser.jar.getCookieString(gateway.url);
   });
 
-  it.each([
+  test.each([
     ['a cross-site request from an allowed origin', { 'sec-fetch-site': 'cross-site', origin: APP }],
     ['a same-origin request', { 'sec-fetch-site': 'same-origin', origin: 'http://127.0.0.1:4000' }],
     ['a same-site request', { 'sec-fetch-site': 'same-site', origin: 'https://other.example' }],
@@ -238,13 +232,13 @@ describe('Fetch Metadata', () => {
     expect(await response.json()).toEqual({ data: { me: { id: userId } } });
   });
 
-  it('serves a cross-site request without the auth cookies', async () => {
+  test('serves a cross-site request without the auth cookies', async () => {
     const response = await postJson(JSON.stringify({ query: '{ __typename }' }), { 'sec-fetch-site': 'cross-site', origin: EVIL, cookie: 'theme=dark' });
     expect(response.status).toBe(200);
   });
 
-  it('still refuses a cookie-authenticated WebSocket upgrade from another origin', async () => {
-    const socket = openWsClient(gateway.wsUrl, { headers: { cookie, origin: EVIL, 'sec-fetch-site': 'cross-site' } });
+  test('still refuses a cookie-authenticated WebSocket upgrade from another origin', async ({ realtime }) => {
+    const socket = realtime.ws(gateway.wsUrl, { headers: { cookie, origin: EVIL, 'sec-fetch-site': 'cross-site' } });
     expect((await within(socket.closed, 5000, 'close')).code).toBe(4403);
   });
 });

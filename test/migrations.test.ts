@@ -213,6 +213,19 @@ describe('migrations', () => {
     ).rejects.toThrow();
   });
 
+  it('0010 leaves refresh_tokens only the indexes something reads, and gives 0003 back on the way down', async () => {
+    const handle = await open();
+    const db = handle.db;
+    await migrateToLatest(db);
+    // The primary key and the cascade from sessions; the retention purge's two (0004, 0008).
+    const expected = ['refresh_tokens_session_id_idx', 'refresh_tokens_used_expires_at_idx', 'refresh_tokens_sealed_used_at_idx'].sort();
+    expect(await secondaryIndexesOfRefreshTokens(db)).toEqual(expected);
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: await ownSchema(db) });
+    const { error } = await migrator.migrateTo('0009_signing_key_lifecycle');
+    expect(error).toBeUndefined();
+    expect(await secondaryIndexesOfRefreshTokens(db)).toEqual([...expected, 'refresh_tokens_sealed_successor_idx'].sort());
+  });
+
   const postgresUrl = process.env.TEST_DATABASE_URL;
   if (!postgresUrl) console.warn('migrations: the concurrent-schema test needs TEST_DATABASE_URL (PostgreSQL); skipped');
   it.runIf(postgresUrl)('migrates while other schemas of the same database come and go', async () => {
@@ -243,3 +256,17 @@ describe('migrations', () => {
     }
   });
 });
+
+/** The indexes of refresh_tokens other than its primary key, by name, sorted. */
+// biome-ignore lint/suspicious/noExplicitAny: runs on every database shape; Kysely<Database> is not assignable to Kysely<unknown>
+async function secondaryIndexesOfRefreshTokens(db: Kysely<any>): Promise<string[]> {
+  const names =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema() and tablename = 'refresh_tokens'`.execute(db))
+          .rows
+      : (await sql<{ name: string }>`select name from pragma_index_list('refresh_tokens')`.execute(db)).rows;
+  return names
+    .map((row) => row.name)
+    .filter((name) => !name.startsWith('sqlite_autoindex_') && !name.endsWith('_pkey'))
+    .sort();
+}

@@ -1,22 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { generatePersonalAccessToken } from '../src/auth/personal-access-tokens/token-format.js';
 import { ManualClock } from '../src/clock.js';
 import { PersonalAccessTokenCache } from '../src/auth/personal-access-tokens/token-cache.js';
-import {
-  CreatePersonalAccessTokenDocument,
-  DeleteAccountDocument,
-  MeDocument,
-  RegisterDocument,
-  RevokePersonalAccessTokenDocument,
-} from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { CreatePersonalAccessTokenDocument, DeleteAccountDocument, MeDocument, RevokePersonalAccessTokenDocument } from '../client/src/operations.js';
+import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
-import { openWsClient } from './helpers/realtime-clients.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 // Items 7 and 8 of issue 11: unknown personal access tokens as a database amplifier, and the
 // documented token shape.
@@ -24,22 +17,18 @@ import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 const SECOND = 1000;
 const README = new URL('../README.md', import.meta.url);
 
-const gateways: TestGateway[] = [];
+/** The test is the trusted proxy, so that each request can come from the client IP it names. */
+const TRUSTED = { TRUSTED_PROXIES: '127.0.0.1/32' };
+test.override({ gatewayOptions: { env: TRUSTED } });
+
 // The failed-token window is rate-limiter-flexible's, on Date.now(): frozen, nothing expires
 // unless a test moves the wall clock.
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
-
-async function start(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway({ env: { TRUSTED_PROXIES: '127.0.0.1/32', ...env } });
-  gateways.push(gateway);
-  return gateway;
-}
 
 let ipCounter = 0;
 /** A client IP no other request of this file has used. */
@@ -48,15 +37,6 @@ const nextIp = () => `203.0.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250)
 /** `{ me }` with a bearer token, from a client IP. */
 function presentFrom(gateway: TestGateway, token: string, ip: string) {
   return new GraphQLClient(gateway.url, { authorization: `Bearer ${token}`, 'x-forwarded-for': ip }).request(MeDocument);
-}
-
-async function signUp(gateway: TestGateway, username = 'alice') {
-  const response = await new GraphQLClient(gateway.url).request(
-    RegisterDocument,
-    { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-    { headers: { 'x-forwarded-for': nextIp() } },
-  );
-  return new GraphQLClient(gateway.url, { authorization: `Bearer ${response.data!.register.accessToken}` });
 }
 
 async function createToken(owner: GraphQLClient, name = 'script') {
@@ -101,11 +81,10 @@ describe('the documented token shape (README)', () => {
     return result;
   }
 
-  it('names a scanner pattern that every minted token matches, checksum included', async () => {
+  test('names a scanner pattern that every minted token matches, checksum included', async ({ gateway }) => {
     expect(documented).toBeDefined();
     const pattern = new RegExp(`^${documented}$`);
-    const gateway = await start();
-    const alice = await signUp(gateway);
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const minted = [(await createToken(alice)).token, ...Array.from({ length: 200 }, generatePersonalAccessToken)];
     for (const token of minted) {
       expect(token).toMatch(pattern);
@@ -120,8 +99,7 @@ describe('the documented token shape (README)', () => {
 });
 
 describe('refused tokens are remembered with their reason', () => {
-  it('answers an unknown token again without a database read, until the refusal is 30 s old', async () => {
-    const gateway = await start();
+  test('answers an unknown token again without a database read, until the refusal is 30 s old', async ({ gateway }) => {
     const unknown = generatePersonalAccessToken();
     const ip = nextIp();
     expectRefused(await presentFrom(gateway, unknown, ip), 'TOKEN_INVALID');
@@ -139,12 +117,11 @@ describe('refused tokens are remembered with their reason', () => {
     expectRefused(await presentFrom(gateway, unknown, ip), 'TOKEN_INVALID');
   });
 
-  it('keeps USER_NOT_FOUND for a deleted account’s token and SESSION_REVOKED for a revoked one', async () => {
-    const gateway = await start();
-    const alice = await signUp(gateway, 'alice');
+  test('keeps USER_NOT_FOUND for a deleted account’s token and SESSION_REVOKED for a revoked one', async ({ gateway }) => {
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const revoked = await createToken(alice, 'revoked');
     await alice.request(RevokePersonalAccessTokenDocument, { id: revoked.personalAccessToken.id });
-    const bob = await signUp(gateway, 'bob');
+    const { client: bob } = await register(gateway, 'bob', { from: nextIp() });
     const orphan = await createToken(bob, 'orphan');
     expect((await bob.request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
 
@@ -160,9 +137,8 @@ describe('refused tokens are remembered with their reason', () => {
     }
   });
 
-  it('turns a remembered SESSION_REVOKED into USER_NOT_FOUND once the account is deleted', async () => {
-    const gateway = await start();
-    const alice = await signUp(gateway, 'alice');
+  test('turns a remembered SESSION_REVOKED into USER_NOT_FOUND once the account is deleted', async ({ gateway }) => {
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const revoked = await createToken(alice, 'revoked');
     await alice.request(RevokePersonalAccessTokenDocument, { id: revoked.personalAccessToken.id });
     const ip = nextIp();
@@ -171,7 +147,7 @@ describe('refused tokens are remembered with their reason', () => {
     expectRefused(await presentFrom(gateway, revoked.token, ip), 'USER_NOT_FOUND');
   });
 
-  it('keeps refusals apart from live tokens, so that a flood of them pushes no live token out', () => {
+  test('keeps refusals apart from live tokens, so that a flood of them pushes no live token out', () => {
     const clock = new ManualClock();
     const cache = new PersonalAccessTokenCache({ clock, maxEntries: 2, maxRefusals: 2 });
     const live = { tokenId: 't', userId: 'u', scopes: [], expiresAt: null, lastUsedAt: null };
@@ -184,9 +160,8 @@ describe('refused tokens are remembered with their reason', () => {
 });
 
 describe('refused tokens per client IP (30 a minute)', () => {
-  it('answers RATE_LIMITED after 30 refusals, before any database read; other clients and cached tokens go on', async () => {
-    const gateway = await start();
-    const alice = await signUp(gateway);
+  test('answers RATE_LIMITED after 30 refusals, before any database read; other clients and cached tokens go on', async ({ gateway }) => {
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const cached = (await createToken(alice, 'cached')).token;
     const uncached = (await createToken(alice, 'uncached')).token;
     const attacker = nextIp();
@@ -216,22 +191,21 @@ describe('refused tokens per client IP (30 a minute)', () => {
     expect((await presentFrom(gateway, uncached, bystander)).data?.me.username).toBe('alice');
   });
 
-  it('counts tokens refused at a WebSocket connect against the same client IP', async () => {
-    const gateway = await start({ RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3' });
+  test('counts tokens refused at a WebSocket connect against the same client IP', async ({ startGateway, realtime }) => {
+    const gateway = await startGateway({ env: { RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3' } });
     const client = nextIp();
     for (let i = 0; i < 3; i++) {
-      const ws = openWsClient(gateway.wsUrl, {
+      const ws = realtime.ws(gateway.wsUrl, {
         connectionParams: { authorization: `Bearer ${generatePersonalAccessToken()}` },
         headers: { 'x-forwarded-for': client },
       });
-      expect((await ws.closed).code).toBe(4403);
+      expect(await ws.closed).toEqual({ code: 4401, reason: 'Invalid credential' });
     }
     expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });
   });
 
-  it('does not count good tokens, even those that needed a database look-up', async () => {
-    const gateway = await start();
-    const alice = await signUp(gateway);
+  test('does not count good tokens, even those that needed a database look-up', async ({ gateway }) => {
+    const { client: alice } = await register(gateway, 'alice', { from: nextIp() });
     const tokens = [];
     for (let i = 0; i < 5; i++) tokens.push((await createToken(alice, `token ${i}`)).token);
     const client = nextIp();
@@ -242,8 +216,7 @@ describe('refused tokens per client IP (30 a minute)', () => {
     expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });
   });
 
-  it('counts concurrent presentations exactly: 30 look-ups of 45, round after round', async () => {
-    const gateway = await start();
+  test('counts concurrent presentations exactly: 30 look-ups of 45, round after round', async ({ gateway }) => {
     for (let round = 0; round < 20; round++) {
       const client = nextIp();
       const answers = await Promise.all(Array.from({ length: 45 }, () => presentFrom(gateway, generatePersonalAccessToken(), client)));
@@ -252,9 +225,9 @@ describe('refused tokens per client IP (30 a minute)', () => {
     }
   });
 
-  it('lets the client try again when the minute has passed, and follows RATE_LIMIT_FAILED_TOKENS_PER_MINUTE', async () => {
+  test('lets the client try again when the minute has passed, and follows RATE_LIMIT_FAILED_TOKENS_PER_MINUTE', async ({ startGateway }) => {
     // Redis counts its window on its own clock, which no test can move: in memory here.
-    const gateway = await start({ RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3', REDIS_URL: '' });
+    const gateway = await startGateway({ env: { RATE_LIMIT_FAILED_TOKENS_PER_MINUTE: '3', REDIS_URL: '' } });
     const client = nextIp();
     for (let i = 0; i < 3; i++) expectRefused(await presentFrom(gateway, generatePersonalAccessToken(), client), 'TOKEN_INVALID');
     expectRateLimited(await presentFrom(gateway, generatePersonalAccessToken(), client), { min: 1, max: 60 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
@@ -13,7 +13,7 @@ import {
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
   UpdateUsernameDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import {
   checksumOf,
   generatePersonalAccessToken,
@@ -22,16 +22,16 @@ import {
 } from '../src/auth/personal-access-tokens/token-format.js';
 import { PersonalAccessTokenStore } from '../src/auth/personal-access-tokens/token-store.js';
 import { LAST_USED_WRITE_INTERVAL_MS } from '../src/auth/personal-access-tokens/token-verifier.js';
-import { PASSWORD, register, signIn } from './helpers/accounts.js';
+import { describe, expect, PASSWORD, register, signIn, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
-import { eventStreamResults, openWsClient, within } from './helpers/realtime-clients.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { eventStreamResults, within } from './helpers/realtime-clients.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TOKEN_SHAPE = /^gwp_[0-9A-Za-z]{38}$/;
 
 describe('the token format', () => {
-  it('is gwp_, 32 random base62 characters and a 6-character CRC32 checksum', () => {
+  test('is gwp_, 32 random base62 characters and a 6-character CRC32 checksum', () => {
     const tokens = Array.from({ length: 200 }, generatePersonalAccessToken);
     for (const token of tokens) {
       expect(token).toMatch(TOKEN_SHAPE);
@@ -43,7 +43,7 @@ describe('the token format', () => {
     expect(new Set(tokens.join('').replaceAll(PERSONAL_ACCESS_TOKEN_PREFIX, '')).size).toBe(62);
   });
 
-  it('encodes the checksum as zero-padded base62 of the CRC32', () => {
+  test('encodes the checksum as zero-padded base62 of the CRC32', () => {
     // zlib's CRC32 of "123456789" is the standard check value 0xCBF43926 = 3421780262.
     let value = 0xcbf43926;
     let expected = '';
@@ -57,7 +57,7 @@ describe('the token format', () => {
 
   const valid = generatePersonalAccessToken();
   const flipped = (token: string, index: number) => token.slice(0, index) + (token[index] === 'a' ? 'b' : 'a') + token.slice(index + 1);
-  it.each([
+  test.each([
     ['a changed random character', flipped(valid, 10)],
     ['a changed checksum character', flipped(valid, valid.length - 1)],
     ['a missing character', valid.slice(0, -1)],
@@ -71,13 +71,9 @@ describe('the token format', () => {
 });
 
 describe('personal access tokens over HTTP', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startTestGateway({ now: new Date('2030-01-01T00:00:00Z') });
-  });
+  test.override({ gatewayOptions: { now: new Date('2030-01-01T00:00:00Z') } });
   afterEach(() => {
     vi.restoreAllMocks();
-    return gateway.close();
   });
 
   async function createToken(owner: GraphQLClient, input: { name: string; scopes?: string[]; expiresInDays?: number }) {
@@ -86,7 +82,7 @@ describe('personal access tokens over HTTP', () => {
     return response.data!.createPersonalAccessToken;
   }
 
-  const bearer = (token: string) => new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
+  const bearer = (gateway: TestGateway, token: string) => new GraphQLClient(gateway.url, { authorization: `Bearer ${token}` });
 
   function expectForbidden(response: GraphQLResponse<unknown>, requiredScopes?: string[]) {
     expect(response.status).toBe(403);
@@ -94,8 +90,7 @@ describe('personal access tokens over HTTP', () => {
     expect(response.errors?.[0]?.extensions?.requiredScopes).toEqual(requiredScopes);
   }
 
-  it('creates a token shown once, stores only its SHA-256, and lists it with its prefix', async () => {
-    const alice = await register(gateway, 'alice');
+  test('creates a token shown once, stores only its SHA-256, and lists it with its prefix', async ({ gateway, signedIn: alice }) => {
     const created = await createToken(alice.client, { name: '  CI deploys  ' });
     expect(created.token).toMatch(TOKEN_SHAPE);
     const view = created.personalAccessToken;
@@ -114,8 +109,7 @@ describe('personal access tokens over HTTP', () => {
     expect(gateway.logs.join('')).not.toContain(created.token);
   });
 
-  it('lists the caller’s unrevoked tokens newest first, and only the caller’s', async () => {
-    const alice = await register(gateway, 'alice');
+  test('lists the caller’s unrevoked tokens newest first, and only the caller’s', async ({ gateway, signedIn: alice }) => {
     const bob = await register(gateway, 'bob');
     const first = await createToken(alice.client, { name: 'first' });
     gateway.clock.advance(1000);
@@ -132,10 +126,9 @@ describe('personal access tokens over HTTP', () => {
     expect(second.personalAccessToken.scopes).toEqual(['profile:read']);
   });
 
-  it('authenticates through the Authorization header, the accessToken cookie, ?token= and a WebSocket', async () => {
-    const alice = await register(gateway, 'alice');
+  test('authenticates through the Authorization header, the accessToken cookie, ?token= and a WebSocket', async ({ gateway, signedIn: alice, realtime }) => {
     const { token } = await createToken(alice.client, { name: 'everywhere', scopes: ['profile:read', 'sessions:read'] });
-    const viaHeader = await bearer(token).request(MeDocument);
+    const viaHeader = await bearer(gateway, token).request(MeDocument);
     const viaCookie = await new GraphQLClient(gateway.url).request(MeDocument, {}, { headers: { cookie: `accessToken=${token}` } });
     for (const response of [viaHeader, viaCookie]) {
       expect(response.errors).toBeUndefined();
@@ -149,23 +142,19 @@ describe('personal access tokens over HTTP', () => {
     });
     expect(eventStreamResults(await viaQuery.text())).toEqual([{ data: { me: { id: alice.user.id } } }]);
 
-    const socket = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${token}` } });
-    try {
-      await within(socket.connected, 5000, 'connection ack');
-      expect(gateway.services.live.size).toBe(1);
-    } finally {
-      await socket.dispose();
-    }
+    const socket = realtime.ws(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${token}` } });
+    await within(socket.connected, 5000, 'connection ack');
+    expect(gateway.services.live.size).toBe(1);
+    await socket.dispose();
     expect(gateway.logs.join('')).not.toContain(token);
   });
 
-  it('never manages credentials: every credential mutation answers FORBIDDEN to a token holding every scope', async () => {
-    const alice = await register(gateway, 'alice');
+  test('never manages credentials: every credential mutation answers FORBIDDEN to a token holding every scope', async ({ gateway, signedIn: alice }) => {
     const { token, personalAccessToken } = await createToken(alice.client, {
       name: 'all scopes',
       scopes: ['profile:read', 'profile:write', 'sessions:read', 'tokens:read', 'app:admin'],
     });
-    const pat = bearer(token);
+    const pat = bearer(gateway, token);
     const attempts = [
       await pat.request(CreatePersonalAccessTokenDocument, { input: { name: 'escalate', scopes: ['profile:write'] } }),
       await pat.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' }),
@@ -184,25 +173,23 @@ describe('personal access tokens over HTTP', () => {
     expect((await pat.request(MeDocument)).data?.me.username).toBe('alice');
   });
 
-  it('answers a missing scope with FORBIDDEN naming it in extensions.requiredScopes', async () => {
-    const alice = await register(gateway, 'alice');
-    const readOnly = bearer((await createToken(alice.client, { name: 'read only' })).token);
+  test('answers a missing scope with FORBIDDEN naming it in extensions.requiredScopes', async ({ gateway, signedIn: alice }) => {
+    const readOnly = bearer(gateway, (await createToken(alice.client, { name: 'read only' })).token);
     expectForbidden(await readOnly.request(DevicesDocument), ['sessions:read']);
     expectForbidden(await readOnly.request(PersonalAccessTokensDocument), ['tokens:read']);
     expectForbidden(await readOnly.request(UpdateUsernameDocument, { username: 'mallory' }), ['profile:write']);
     expect((await readOnly.request(MeDocument)).data?.me.username).toBe('alice');
 
-    const appOnly = bearer((await createToken(alice.client, { name: 'app', scopes: ['orders:read'] })).token);
+    const appOnly = bearer(gateway, (await createToken(alice.client, { name: 'app', scopes: ['orders:read'] })).token);
     expectForbidden(await appOnly.request(MeDocument), ['profile:read']);
 
-    const writer = bearer((await createToken(alice.client, { name: 'writer', scopes: ['profile:write', 'tokens:read'] })).token);
+    const writer = bearer(gateway, (await createToken(alice.client, { name: 'writer', scopes: ['profile:write', 'tokens:read'] })).token);
     const renamed = await writer.request(UpdateUsernameDocument, { username: 'alicia' });
     expect(renamed.data?.updateUsername.username).toBe('alicia');
     expect((await writer.request(PersonalAccessTokensDocument)).data?.personalAccessTokens).toHaveLength(3);
   });
 
-  it('validates scopes: known or application-shaped, non-empty, deduplicated, at most 50', async () => {
-    const alice = await register(gateway, 'alice');
+  test('validates scopes: known or application-shaped, non-empty, deduplicated, at most 50', async ({ gateway, signedIn: alice }) => {
     const accepted = await createToken(alice.client, {
       name: 'apps',
       scopes: ['orders:read', 'billing:invoices:*', 'app', 'tokens:read', 'orders:read', 'my-app_2:write-all'],
@@ -230,8 +217,7 @@ describe('personal access tokens over HTTP', () => {
     expect(await gateway.handle.db.selectFrom('personal_access_tokens').select('id').execute()).toHaveLength(1);
   });
 
-  it('says which scope is wrong and why', async () => {
-    const alice = await register(gateway, 'alice');
+  test('says which scope is wrong and why', async ({ signedIn: alice }) => {
     const messageFor = async (scopes: string[]) =>
       (await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'bad', scopes } })).errors?.[0]?.message ?? '';
     const unknown = await messageFor(['orders:read', 'profile:admin']);
@@ -242,8 +228,7 @@ describe('personal access tokens over HTTP', () => {
     expect(malformed).toContain('^[a-z][a-z0-9_-]*(:[a-z0-9_*-]+)*$');
   });
 
-  it('validates the name and expiresInDays', async () => {
-    const alice = await register(gateway, 'alice');
+  test('validates the name and expiresInDays', async ({ gateway, signedIn: alice }) => {
     const cases: [{ name: string; expiresInDays?: number }, string][] = [
       [{ name: '' }, 'name'],
       [{ name: '   ' }, 'name'],
@@ -263,8 +248,7 @@ describe('personal access tokens over HTTP', () => {
     expect(longest.personalAccessToken.expiresAt).toBe(new Date(gateway.clock.now() + 3650 * DAY_MS).toISOString());
   });
 
-  it('holds at most 50 live tokens per user; revoked and expired ones make room', async () => {
-    const alice = await register(gateway, 'alice');
+  test('holds at most 50 live tokens per user; revoked and expired ones make room', async ({ gateway, signedIn: alice }) => {
     const bob = await register(gateway, 'bob');
     const created = [];
     for (let i = 0; i < 50; i++) created.push(await createToken(alice.client, { name: `token ${i}`, expiresInDays: i === 0 ? 1 : undefined }));
@@ -281,8 +265,7 @@ describe('personal access tokens over HTTP', () => {
     await createToken((await signIn(gateway, 'alice')).client, { name: 'in the expired one’s place' });
   });
 
-  it('takes the last free places once under concurrent creations', async () => {
-    const alice = await register(gateway, 'alice');
+  test('takes the last free places once under concurrent creations', async ({ gateway, signedIn: alice }) => {
     for (let i = 0; i < 45; i++) await createToken(alice.client, { name: `token ${i}` });
     const attempts = await Promise.all(
       Array.from({ length: 12 }, (_, i) => alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: `racer ${i}` } })),
@@ -292,10 +275,9 @@ describe('personal access tokens over HTTP', () => {
     expect(await gateway.handle.db.selectFrom('personal_access_tokens').select('id').execute()).toHaveLength(50);
   });
 
-  it('refuses an expired token by the clock, cached or not', async () => {
-    const alice = await register(gateway, 'alice');
+  test('refuses an expired token by the clock, cached or not', async ({ gateway, signedIn: alice }) => {
     const { token } = await createToken(alice.client, { name: 'short', expiresInDays: 1 });
-    const pat = bearer(token);
+    const pat = bearer(gateway, token);
     expect((await pat.request(MeDocument)).errors).toBeUndefined();
     gateway.clock.advance(DAY_MS - 1);
     expect((await pat.request(MeDocument)).errors).toBeUndefined();
@@ -312,14 +294,13 @@ describe('personal access tokens over HTTP', () => {
     expect(listed.map((t) => t.expiresAt)).toEqual(['2030-01-02T00:00:00.000Z']);
   });
 
-  it('refuses a token with a bad checksum without a database look-up', async () => {
-    const alice = await register(gateway, 'alice');
+  test('refuses a token with a bad checksum without a database look-up', async ({ gateway, signedIn: alice }) => {
     const { token } = await createToken(alice.client, { name: 'real' });
     const lookups = vi.spyOn(PersonalAccessTokenStore.prototype, 'findByHash');
     const typo = token.slice(0, 10) + (token[10] === 'A' ? 'B' : 'A') + token.slice(11);
     const forged = `gwp_${'A'.repeat(38)}`;
     for (const bad of [typo, forged, 'gwp_short', `${token}x`]) {
-      const response = await bearer(bad).request(MeDocument);
+      const response = await bearer(gateway, bad).request(MeDocument);
       expect(response.status).toBe(401);
       expect(errorReason(response)).toBe('TOKEN_INVALID');
     }
@@ -328,32 +309,30 @@ describe('personal access tokens over HTTP', () => {
     // Proof by absence: with the table gone, a malformed token is still refused as before,
     // while a well-formed unknown one does reach the database (and fails there).
     await sql`drop table personal_access_tokens`.execute(gateway.handle.db);
-    expect(errorReason(await bearer(typo).request(MeDocument))).toBe('TOKEN_INVALID');
+    expect(errorReason(await bearer(gateway, typo).request(MeDocument))).toBe('TOKEN_INVALID');
     const wellFormedUnknown = generatePersonalAccessToken();
-    expect(errorCode(await bearer(wellFormedUnknown).request(MeDocument))).toBe('INTERNAL');
+    expect(errorCode(await bearer(gateway, wellFormedUnknown).request(MeDocument))).toBe('INTERNAL');
     expect(lookups).toHaveBeenCalledTimes(1);
   });
 
-  it('refuses a well-formed token that was never issued with TOKEN_INVALID', async () => {
-    const response = await bearer(generatePersonalAccessToken()).request(MeDocument);
+  test('refuses a well-formed token that was never issued with TOKEN_INVALID', async ({ gateway }) => {
+    const response = await bearer(gateway, generatePersonalAccessToken()).request(MeDocument);
     expect(response.status).toBe(401);
     expect(errorReason(response)).toBe('TOKEN_INVALID');
     expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
   });
 
-  it('serves a busy token from the cache: one database look-up for many requests', async () => {
-    const alice = await register(gateway, 'alice');
+  test('serves a busy token from the cache: one database look-up for many requests', async ({ gateway, signedIn: alice }) => {
     const { token } = await createToken(alice.client, { name: 'busy' });
     const lookups = vi.spyOn(PersonalAccessTokenStore.prototype, 'findByHash');
-    for (let i = 0; i < 5; i++) expect((await bearer(token).request(MeDocument)).errors).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect((await bearer(gateway, token).request(MeDocument)).errors).toBeUndefined();
     expect(lookups).toHaveBeenCalledTimes(1);
   });
 
-  it('revokes a token at once, even while it is cached, and only the owner can', async () => {
-    const alice = await register(gateway, 'alice');
+  test('revokes a token at once, even while it is cached, and only the owner can', async ({ gateway, signedIn: alice }) => {
     const bob = await register(gateway, 'bob');
     const { token, personalAccessToken } = await createToken(alice.client, { name: 'soon revoked' });
-    const pat = bearer(token);
+    const pat = bearer(gateway, token);
     expect((await pat.request(MeDocument)).errors).toBeUndefined(); // now cached
 
     for (const id of [personalAccessToken.id, '00000000-0000-4000-8000-000000000000']) {
@@ -375,32 +354,30 @@ describe('personal access tokens over HTTP', () => {
     expect((await alice.client.request(PersonalAccessTokensDocument)).data?.personalAccessTokens).toEqual([]);
   });
 
-  it('records lastUsedAt at most once a minute per token', async () => {
-    const alice = await register(gateway, 'alice');
+  test('records lastUsedAt at most once a minute per token', async ({ gateway, signedIn: alice }) => {
     const { token, personalAccessToken } = await createToken(alice.client, { name: 'used', scopes: ['profile:read'] });
     const lastUsed = async () =>
       (await gateway.handle.db.selectFrom('personal_access_tokens').select('last_used_at').where('id', '=', personalAccessToken.id).executeTakeFirstOrThrow())
         .last_used_at;
     const start = gateway.clock.now();
 
-    await bearer(token).request(MeDocument);
+    await bearer(gateway, token).request(MeDocument);
     await expect.poll(lastUsed).toBe(start);
 
     gateway.clock.advance(LAST_USED_WRITE_INTERVAL_MS - 1000);
     const writes = vi.spyOn(PersonalAccessTokenStore.prototype, 'touch');
-    await bearer(token).request(MeDocument);
+    await bearer(gateway, token).request(MeDocument);
     expect(writes).not.toHaveBeenCalled();
 
     gateway.clock.advance(1000);
-    await bearer(token).request(MeDocument);
+    await bearer(gateway, token).request(MeDocument);
     expect(writes).toHaveBeenCalledTimes(1);
     await expect.poll(lastUsed).toBe(start + LAST_USED_WRITE_INTERVAL_MS);
     const listed = (await alice.client.request(PersonalAccessTokensDocument)).data!.personalAccessTokens;
     expect(listed[0]!.lastUsedAt).toBe(new Date(start + LAST_USED_WRITE_INTERVAL_MS).toISOString());
   });
 
-  it('writes lastUsedAt only when the stored one is a minute old, whichever instance or request writes', async () => {
-    const alice = await register(gateway, 'alice');
+  test('writes lastUsedAt only when the stored one is a minute old, whichever instance or request writes', async ({ gateway, signedIn: alice }) => {
     const { personalAccessToken } = await createToken(alice.client, { name: 'shared' });
     const store = new PersonalAccessTokenStore({ db: gateway.handle.db, clock: gateway.clock, onRevoked: async () => {} });
     const lastUsed = async () =>
@@ -417,12 +394,11 @@ describe('personal access tokens over HTTP', () => {
     expect(await lastUsed()).toBe(first! + LAST_USED_WRITE_INTERVAL_MS);
   });
 
-  it('outlives logoutAll and a password change, which end sessions, not tokens', async () => {
-    const alice = await register(gateway, 'alice');
+  test('outlives logoutAll and a password change, which end sessions, not tokens', async ({ gateway, signedIn: alice }) => {
     const { token } = await createToken(alice.client, { name: 'survivor' });
     await alice.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword: 'another long passphrase' });
-    expect((await bearer(token).request(MeDocument)).data?.me.username).toBe('alice');
+    expect((await bearer(gateway, token).request(MeDocument)).data?.me.username).toBe('alice');
     await alice.client.request(LogoutAllDocument);
-    expect((await bearer(token).request(MeDocument)).data?.me.username).toBe('alice');
+    expect((await bearer(gateway, token).request(MeDocument)).data?.me.username).toBe('alice');
   });
 });

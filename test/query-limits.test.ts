@@ -1,26 +1,18 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LoginDocument, RegisterDocument } from '../client/operations.js';
+import { afterEach, vi } from 'vitest';
+import { LoginDocument, RegisterDocument } from '../client/src/operations.js';
 import { loadConfig } from '../src/config.js';
 import { MAX_AUTHORIZATION_HEADER_BYTES, MAX_REQUEST_BODY_BYTES } from '../src/plugins/use-request-limits.js';
 import { DEFAULT_QUERY_LIMITS } from '../src/plugins/use-query-limits.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { openWsClient, within } from './helpers/realtime-clients.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { within } from './helpers/realtime-clients.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const PRODUCTION = { NODE_ENV: 'production', GATEWAY_ENCRYPTION_SECRET: 'k3Jx9f0Q2mZp7Lw4Vt8Rb1Nc6Yh5Ds0Ge2Ua9Ki' };
 
-const gateways: TestGateway[] = [];
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
-
-async function start(env?: Record<string, string>): Promise<{ gateway: TestGateway; client: GraphQLClient }> {
-  const gateway = await startTestGateway({ env });
-  gateways.push(gateway);
-  return { gateway, client: new GraphQLClient(gateway.url) };
-}
 
 /** A valid selection `depth` levels deep: __type > fields > type > ofType… > name. */
 function queryOfDepth(depth: number): string {
@@ -61,12 +53,12 @@ function bodyOfBytes(bytes: number): string {
 }
 
 describe('query limits (GraphQL Armor)', () => {
-  it.each([
+  test.for<[string, (n: number) => string, number, string]>([
     ['depth', (n: number) => queryOfDepth(n), DEFAULT_QUERY_LIMITS.maxDepth, 'MAX_DEPTH'],
     ['aliases', (n: number) => aliasedTypes(n), DEFAULT_QUERY_LIMITS.maxAliases, 'MAX_ALIASES'],
     ['directives', (n: number) => directives(n), DEFAULT_QUERY_LIMITS.maxDirectives, 'MAX_DIRECTIVES'],
-  ])('allows %s up to the limit and refuses one more with 400', async (_name, build, limit, code) => {
-    const { client } = await start();
+  ])('allows %s up to the limit and refuses one more with 400', async ([, build, limit, code], { gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     const atLimit = await client.raw(build(limit));
     expect(atLimit.errors).toBeUndefined();
     expect(atLimit.status).toBe(200);
@@ -78,16 +70,16 @@ describe('query limits (GraphQL Armor)', () => {
     expect(over.errors![0]!.extensions!.limit).toBe(code);
   });
 
-  it('counts depth through fragments', async () => {
-    const { client } = await start();
+  test('counts depth through fragments', async ({ gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     const deep = `{ __type(name: "User") { ...F } } fragment F on __Type { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }`;
     const response = await client.raw(deep);
     expect(response.status).toBe(400);
     expect(response.errors![0]!.extensions!.limit).toBe('MAX_DEPTH');
   });
 
-  it('refuses a document over the token limit while parsing', async () => {
-    const { client } = await start();
+  test('refuses a document over the token limit while parsing', async ({ gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     // Five tokens per operation (`query Qn { __typename }`): distinct operations keep graphql-js's
     // own budget for comparing repeated fields out of the way.
     const operations = (count: number, extra = '') => Array.from({ length: count }, (_, i) => `query Q${i} { __typename ${i === 0 ? extra : ''}}`).join('\n');
@@ -102,8 +94,8 @@ describe('query limits (GraphQL Armor)', () => {
     expect(errors[0]!.extensions.limit).toBe('MAX_TOKENS');
   });
 
-  it('allows a document costing the limit and refuses one costing one more', async () => {
-    const { client } = await start();
+  test('allows a document costing the limit and refuses one costing one more', async ({ gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     const atLimit = await client.raw(costing(DEFAULT_QUERY_LIMITS.maxCost));
     expect(atLimit.errors).toBeUndefined();
     expect(atLimit.status).toBe(200);
@@ -118,8 +110,7 @@ describe('query limits (GraphQL Armor)', () => {
 });
 
 describe('request size limits', () => {
-  it('serves a body of 100 KB and refuses one byte more by its Content-Length with 413', async () => {
-    const { gateway } = await start();
+  test('serves a body of 100 KB and refuses one byte more by its Content-Length with 413', async ({ gateway }) => {
     const register = vi.spyOn(gateway.services.accounts, 'register');
     const post = (body: string) => fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const atLimit = await post(bodyOfBytes(MAX_REQUEST_BODY_BYTES));
@@ -132,8 +123,7 @@ describe('request size limits', () => {
     expect(register).not.toHaveBeenCalled();
   });
 
-  it('counts the bytes of a body streamed without Content-Length: 100 KB served, one more refused', async () => {
-    const { gateway } = await start();
+  test('counts the bytes of a body streamed without Content-Length: 100 KB served, one more refused', async ({ gateway }) => {
     const streamed = (body: string) => {
       const bytes = new TextEncoder().encode(body);
       const stream = new ReadableStream<Uint8Array>({
@@ -149,8 +139,7 @@ describe('request size limits', () => {
     expect((await streamed(bodyOfBytes(MAX_REQUEST_BODY_BYTES + 1))).status).toBe(413);
   });
 
-  it('refuses a streamed body without Content-Length once it passes 100 KB', async () => {
-    const { gateway } = await start();
+  test('refuses a streamed body without Content-Length once it passes 100 KB', async ({ gateway }) => {
     const chunk = new TextEncoder().encode(`"${'x'.repeat(16 * 1024)}",`);
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -177,8 +166,8 @@ describe('request size limits', () => {
     expect(response.status).toBe(413);
   });
 
-  it('refuses an Authorization header over 8 KB with 431 before verifying it', async () => {
-    const { gateway, client } = await start();
+  test('refuses an Authorization header over 8 KB with 431 before verifying it', async ({ gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     const authenticate = vi.spyOn(gateway.services.authenticator, 'authenticate');
     const ofBytes = (bytes: number) => `Bearer ${'a'.repeat(bytes - 'Bearer '.length)}`;
     const over = await client.raw('{ me { id } }', undefined, { headers: { authorization: ofBytes(MAX_AUTHORIZATION_HEADER_BYTES + 1) } });
@@ -196,16 +185,16 @@ describe('request size limits', () => {
 });
 
 describe('batching', () => {
-  it('is off by default', async () => {
-    const { client } = await start();
+  test('is off by default', async ({ gateway }) => {
+    const client = new GraphQLClient(gateway.url);
     const response = await client.post([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
     expect(response.status).toBe(400);
     const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
     expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
   });
 
-  it.each([3, 10])('allows up to GRAPHQL_MAX_BATCH_SIZE=%i operations', async (size) => {
-    const { client } = await start({ GRAPHQL_MAX_BATCH_SIZE: String(size) });
+  test.for([3, 10])('allows up to GRAPHQL_MAX_BATCH_SIZE=%i operations', async (size, { startGateway }) => {
+    const client = new GraphQLClient((await startGateway({ env: { GRAPHQL_MAX_BATCH_SIZE: String(size) } })).url);
     const atLimit = await client.post(Array.from({ length: size }, () => ({ query: '{ __typename }' })));
     expect(atLimit.status).toBe(200);
     expect(await atLimit.json()).toEqual(Array.from({ length: size }, () => ({ data: { __typename: 'Query' } })));
@@ -214,17 +203,17 @@ describe('batching', () => {
     expect(over.status).toBe(413);
   });
 
-  it('never allows more than 10', () => {
+  test('never allows more than 10', () => {
     expect(() => loadConfig({ GRAPHQL_MAX_BATCH_SIZE: '11' })).toThrow(expect.objectContaining({ variable: 'GRAPHQL_MAX_BATCH_SIZE' }));
   });
 });
 
 describe('schema discovery in production', () => {
-  it.each([
+  test.for<[string, Record<string, string>]>([
     ['in production', PRODUCTION],
     ['anywhere with GRAPHQL_INTROSPECTION=false', { GRAPHQL_INTROSPECTION: 'false' }],
-  ])('turns introspection off and hides suggestions %s', async (_name, env) => {
-    const { client } = await start(env);
+  ])('turns introspection off and hides suggestions %s', async ([, env], { startGateway }) => {
+    const client = new GraphQLClient((await startGateway({ env })).url);
     const introspection = await client.raw('{ __schema { types { name } } }');
     expect(introspection.status).toBe(400);
     expect(errorCode(introspection)).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -246,30 +235,28 @@ describe('schema discovery in production', () => {
     for (const error of variable.errors!) expect(error.message).not.toMatch(/Did you mean|"BODY"|"deviceName"/);
   });
 
-  it('applies the same limits to operations over WebSocket', async () => {
-    const { gateway, client } = await start(PRODUCTION);
-    const registered = await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
-    const socket = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${registered.data!.register.accessToken}` } });
-    try {
-      await within(socket.connected, 5000, 'connection');
-      const introspection = socket.subscribe('{ __schema { types { name } } }');
-      expect(JSON.stringify(await within(introspection.nth(0), 5000, 'refusal'))).toMatch(/introspection/i);
-      const typo = socket.subscribe('subscription { sessionEvent { kind } }');
-      const refusal = JSON.stringify(await within(typo.nth(0), 5000, 'refusal'));
-      expect(refusal).toContain('Suggestion hidden');
-      expect(refusal).not.toContain('Did you mean');
-      const deep = socket.subscribe(queryOfDepth(DEFAULT_QUERY_LIMITS.maxDepth + 1));
-      expect(JSON.stringify(await within(deep.nth(0), 5000, 'refusal'))).toContain('MAX_DEPTH');
-    } finally {
-      await socket.dispose();
-    }
+  test('applies the same limits to operations over WebSocket', async ({ startGateway, realtime }) => {
+    const gateway = await startGateway({ env: PRODUCTION });
+    const registered = await register(gateway, 'alice');
+    const socket = realtime.ws(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${registered.accessToken}` } });
+    await within(socket.connected, 5000, 'connection');
+    const introspection = socket.subscribe('{ __schema { types { name } } }');
+    expect(JSON.stringify(await within(introspection.nth(0), 5000, 'refusal'))).toMatch(/introspection/i);
+    const typo = socket.subscribe('subscription { sessionEvent { kind } }');
+    const refusal = JSON.stringify(await within(typo.nth(0), 5000, 'refusal'));
+    expect(refusal).toContain('Suggestion hidden');
+    expect(refusal).not.toContain('Did you mean');
+    const deep = socket.subscribe(queryOfDepth(DEFAULT_QUERY_LIMITS.maxDepth + 1));
+    expect(JSON.stringify(await within(deep.nth(0), 5000, 'refusal'))).toContain('MAX_DEPTH');
   });
 
-  it('shows suggestions and introspection outside production, and in production when GRAPHQL_INTROSPECTION=true', async () => {
+  test('shows suggestions and introspection outside production, and in production when GRAPHQL_INTROSPECTION=true', async ({ startGateway }) => {
+    let previous: TestGateway | undefined;
     for (const env of [undefined, { ...PRODUCTION, GRAPHQL_INTROSPECTION: 'true' }]) {
       // One gateway at a time (on PostgreSQL, kysely's migrator is confused by another test schema's tables).
-      await Promise.all(gateways.splice(0).map((g) => g.close()));
-      const { client } = await start(env);
+      await previous?.close();
+      previous = await startGateway({ env });
+      const client = new GraphQLClient(previous.url);
       const introspection = await client.raw<{ __schema: { types: unknown[] } }>('{ __schema { types { name } } }');
       expect(introspection.errors).toBeUndefined();
       expect(introspection.data!.__schema.types.length).toBeGreaterThan(0);
@@ -278,8 +265,8 @@ describe('schema discovery in production', () => {
     }
   });
 
-  it('still serves the typed operations in production', async () => {
-    const { client } = await start(PRODUCTION);
+  test('still serves the typed operations in production', async ({ startGateway }) => {
+    const client = new GraphQLClient((await startGateway({ env: PRODUCTION })).url);
     const registered = await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     expect(registered.errors).toBeUndefined();
     const login = await client.request(LoginDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { MemoryTokenBucket } from '../src/abuse/memory-token-bucket.js';
 import { RedisTokenBucket } from '../src/abuse/redis-token-bucket.js';
 import type { TokenBucketSpec } from '../src/abuse/token-bucket.js';
 import { ManualClock } from '../src/clock.js';
-import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { ChangePasswordDocument, LoginDocument, MeDocument, RefreshDocument, RegisterDocument } from '../client/src/operations.js';
+import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -18,25 +18,18 @@ const MINUTE = 60 * SECOND;
 /** Cheaper hashing: these tests register many accounts and count verifications, not their cost. */
 const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' };
 
-const gateways: TestGateway[] = [];
-
 // The fixed windows (registrations, failed logins) are rate-limiter-flexible's, whose memory
 // store reads Date.now() and cannot take the gateway's clock. Freezing Date makes them
 // deterministic: nothing expires unless a test moves the wall clock.
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
 
-async function start(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway({ env: { ...FAST_ARGON2, ...env } });
-  gateways.push(gateway);
-  return gateway;
-}
+test.override({ gatewayOptions: { env: FAST_ARGON2 } });
 
 function advanceWallClock(ms: number): void {
   vi.setSystemTime(Date.now() + ms);
@@ -65,8 +58,7 @@ async function allowedNow(client: GraphQLClient): Promise<number> {
 
 describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
   // The token bucket runs on the gateway's clock; the tests move it by hand.
-  it('allows a burst of 10, then answers 429 with Retry-After, and refills one token every 200 ms', async () => {
-    const gateway = await start();
+  test('allows a burst of 10, then answers 429 with Retry-After, and refills one token every 200 ms', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
     for (let i = 0; i < 10; i++) expect(errorReason(await bogusRefresh(client))).toBe('TOKEN_INVALID');
     // The next token is 200 ms away: Retry-After rounds up to a whole second, never 0.
@@ -90,8 +82,7 @@ describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
     expect(await allowedNow(client)).toBe(10);
   });
 
-  it('never lets more than the burst plus 5 a second through, however the attempts are spread', async () => {
-    const gateway = await start();
+  test('never lets more than the burst plus 5 a second through, however the attempts are spread', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
     // Attempts as fast as they are allowed, every 100 ms for 5 seconds: 10 + 5 × 5, no more
     // (fixed one-second windows would let up to twice the rate through around each edge).
@@ -103,24 +94,23 @@ describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
     expect(allowed).toBe(10 + 5 * 5);
   });
 
-  it('counts concurrent attempts exactly', async () => {
-    const gateway = await start();
+  test('counts concurrent attempts exactly', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
     const responses = await Promise.all(Array.from({ length: 25 }, () => bogusRefresh(client)));
     expect(responses.filter((response) => errorReason(response) === 'TOKEN_INVALID')).toHaveLength(10);
     expect(responses.filter((response) => response.status === 429)).toHaveLength(15);
   });
 
-  it('follows the configured rate and burst', async () => {
-    const gateway = await start({ RATE_LIMIT_CREDENTIALS_PER_SECOND: '2', RATE_LIMIT_CREDENTIALS_BURST: '3' });
+  test('follows the configured rate and burst', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '2', RATE_LIMIT_CREDENTIALS_BURST: '3' } });
     const client = new GraphQLClient(gateway.url);
     expect(await allowedNow(client)).toBe(3);
     gateway.clock.advance(SECOND);
     expect(await allowedNow(client)).toBe(2);
   });
 
-  it('counts an IPv6 client by its /64, which it can pick any address from', async () => {
-    const gateway = await start({ TRUSTED_PROXIES: '127.0.0.1/32' });
+  test('counts an IPv6 client by its /64, which it can pick any address from', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { TRUSTED_PROXIES: '127.0.0.1/32' } });
     const client = new GraphQLClient(gateway.url);
     for (let i = 1; i <= 10; i++) expect(errorReason(await bogusRefresh(client, from(`2001:db8:1:2::${i.toString(16)}`)))).toBe('TOKEN_INVALID');
     expectRateLimited(await bogusRefresh(client, from('2001:db8:1:2:ffff:ffff:ffff:ffff')), 1);
@@ -133,10 +123,9 @@ describe('per-IP limit on credential mutations (5/s, burst 10)', () => {
 });
 
 describe('credential mutations are counted per field', () => {
-  it('refuses 100 aliased logins whole without checking a password', async () => {
-    const gateway = await start();
+  test('refuses 100 aliased logins whole without checking a password', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
-    expect((await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } })).errors).toBeUndefined();
+    await register(gateway, 'alice');
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
 
     const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: login(input: { username: "alice", password: "guess-${i}-xxxxxx" }) { accessToken }`);
@@ -152,7 +141,7 @@ describe('credential mutations are counted per field', () => {
     expect(await sessionCount(gateway)).toBe(1);
   });
 
-  it.each([
+  test.for<[string, string]>([
     ['two aliases', `mutation($i: LoginInput!) { a: login(input: $i) { accessToken } b: login(input: $i) { accessToken } }`],
     ['a repeated field', `mutation($i: LoginInput!) { login(input: $i) { accessToken } login(input: $i) { accessToken } }`],
     ['a fragment spread twice', `mutation($i: LoginInput!) { ...L ...L } fragment L on Mutation { login(input: $i) { accessToken } }`],
@@ -163,10 +152,9 @@ describe('credential mutations are counted per field', () => {
     ],
     ['login and refresh', `mutation($i: LoginInput!) { login(input: $i) { accessToken } refresh(refreshToken: "x") { accessToken } }`],
     ['a skipped second login', `mutation($i: LoginInput!) { login(input: $i) { accessToken } b: login(input: $i) @skip(if: true) { accessToken } }`],
-  ])('refuses %s before any of it runs', async (_name, query) => {
-    const gateway = await start();
+  ])('refuses %s before any of it runs', async ([, query], { gateway }) => {
     const client = new GraphQLClient(gateway.url);
-    await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
+    await register(gateway, 'alice');
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const response = await client.raw(query, { i: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
     expect(response.status).toBe(400);
@@ -176,21 +164,20 @@ describe('credential mutations are counted per field', () => {
     expect(await sessionCount(gateway)).toBe(1);
   });
 
-  it('serves one aliased credential mutation', async () => {
-    const gateway = await start();
+  test('serves one aliased credential mutation', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
-    await client.request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
+    await register(gateway, 'alice');
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const response = await client.raw<{ signIn: { user: { username: string } } }>(
-      'mutation { signIn: login(input: { username: "alice", password: "correct horse battery staple" }) { user { username } } me: __typename }',
+      `mutation { signIn: login(input: { username: "alice", password: ${JSON.stringify(PASSWORD)} }) { user { username } } me: __typename }`,
     );
     expect(response.errors).toBeUndefined();
     expect(response.data!.signIn.user.username).toBe('alice');
     expect(verify).toHaveBeenCalledTimes(1);
   });
 
-  it('counts every operation of a batch', async () => {
-    const gateway = await start({ GRAPHQL_MAX_BATCH_SIZE: '10' });
+  test('counts every operation of a batch', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { GRAPHQL_MAX_BATCH_SIZE: '10' } });
     const client = new GraphQLClient(gateway.url);
     const refresh = { query: 'mutation { refresh(refreshToken: "not-a-real-refresh-token") { accessToken } }' };
     const first = (await (await client.post(Array.from({ length: 8 }, () => refresh))).json()) as { errors: { extensions: Record<string, unknown> }[] }[];
@@ -213,6 +200,7 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
   // Each attempt from another client IP (the test is the trusted proxy), so that only the
   // account limit can stop them.
   const TRUSTED = { TRUSTED_PROXIES: '127.0.0.1/32' };
+  test.override({ gatewayOptions: { env: { ...FAST_ARGON2, ...TRUSTED } } });
   let ipCounter = 0;
   const nextIp = () => `198.51.100.${++ipCounter}`;
 
@@ -220,11 +208,9 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
     return new GraphQLClient(gateway.url).request(LoginDocument, { input: { username, password: pw, refreshTokenDelivery: 'BODY' } }, from(ip));
   }
 
-  it('locks the username from every IP after 5 failures, without verifying the password, until the window passes', async () => {
-    const gateway = await start({ ...TRUSTED, ...IN_MEMORY });
-    for (const username of ['alice', 'bob']) {
-      await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(nextIp()));
-    }
+  test('locks the username from every IP after 5 failures, without verifying the password, until the window passes', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: IN_MEMORY });
+    for (const username of ['alice', 'bob']) await register(gateway, username, { from: nextIp() });
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     for (let i = 0; i < 5; i++) expect(errorCode(await login(gateway, 'alice', `wrong password ${i}`))).toBe('INVALID_CREDENTIALS');
     expect(verify).toHaveBeenCalledTimes(5);
@@ -246,26 +232,16 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
     expect(after.data!.login.user.username).toBe('alice');
   });
 
-  it('forgets the failures after a successful login', async () => {
-    const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(
-      RegisterDocument,
-      { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-      from(nextIp()),
-    );
+  test('forgets the failures after a successful login', async ({ gateway }) => {
+    await register(gateway, 'alice', { from: nextIp() });
     for (let i = 0; i < 4; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
     expect((await login(gateway, 'alice', PASSWORD)).errors).toBeUndefined();
     for (let i = 0; i < 5; i++) expect(errorCode(await login(gateway, 'alice', 'wrong password'))).toBe('INVALID_CREDENTIALS');
     expectRateLimited(await login(gateway, 'alice', PASSWORD), 15 * 60);
   });
 
-  it('locks unknown usernames alike, each failure costing one verification, so neither reveals which accounts exist', async () => {
-    const gateway = await start(TRUSTED);
-    await new GraphQLClient(gateway.url).request(
-      RegisterDocument,
-      { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } },
-      from(nextIp()),
-    );
+  test('locks unknown usernames alike, each failure costing one verification, so neither reveals which accounts exist', async ({ gateway }) => {
+    await register(gateway, 'alice', { from: nextIp() });
     const verify = vi.spyOn(gateway.services.passwords, 'verify');
     const answers: Record<string, unknown[]> = {};
     for (const username of ['alice', 'nobody']) {
@@ -282,12 +258,8 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
     expect(answers.nobody).toEqual(answers.alice);
   });
 
-  it('counts wrong current passwords given to changePassword', async () => {
-    const gateway = await start(TRUSTED);
-    const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
-      input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' },
-    });
-    const session = new GraphQLClient(gateway.url, { authorization: `Bearer ${registered.data!.register.accessToken}` });
+  test('counts wrong current passwords given to changePassword', async ({ gateway }) => {
+    const { client: session } = await register(gateway, 'alice');
     for (let i = 0; i < 5; i++) {
       const response = await session.request(ChangePasswordDocument, { currentPassword: 'wrong password', newPassword: 'a new long password' }, from(nextIp()));
       expect(errorCode(response)).toBe('INVALID_CREDENTIALS');
@@ -303,9 +275,9 @@ describe('per-account limit on failed logins (5 per 15 minutes)', () => {
 });
 
 describe('per-IP limit on registrations (20 per hour)', () => {
-  it('refuses the 21st registration from one IP for the rest of the hour', async () => {
+  test('refuses the 21st registration from one IP for the rest of the hour', async ({ startGateway }) => {
     // The per-second limit is raised so that only the hourly one applies.
-    const gateway = await start({ TRUSTED_PROXIES: '127.0.0.1/32', RATE_LIMIT_CREDENTIALS_PER_SECOND: '100', ...IN_MEMORY });
+    const gateway = await startGateway({ env: { TRUSTED_PROXIES: '127.0.0.1/32', RATE_LIMIT_CREDENTIALS_PER_SECOND: '100', ...IN_MEMORY } });
     const client = new GraphQLClient(gateway.url);
     const register = (username: string, ip: string) =>
       client.request(RegisterDocument, { input: { username, password: PASSWORD, refreshTokenDelivery: 'BODY' } }, from(ip));
@@ -325,7 +297,7 @@ describe('per-IP limit on registrations (20 per hour)', () => {
 });
 
 describe('per-IP token buckets in memory', () => {
-  it('forget the clients whose bucket is full again, so memory holds only the last seconds', async () => {
+  test('forget the clients whose bucket is full again, so memory holds only the last seconds', async () => {
     const clock = new ManualClock();
     const bucket = new MemoryTokenBucket({ keyPrefix: 'rl:test', ratePerSecond: 5, burst: 10 }, clock);
     for (let i = 0; i < 1000; i++) expect(await bucket.take(`198.51.100.${i % 250}/${i}`)).toBe(0);
@@ -358,7 +330,7 @@ describe.skipIf(!process.env.TEST_REDIS_URL)('per-IP token buckets in Redis', ()
     return connection;
   }
 
-  it('is shared by every instance and exact under concurrency', async () => {
+  test('is shared by every instance and exact under concurrency', async () => {
     const clock = new ManualClock();
     const prefix = `test-${randomUUID()}:`;
     const redis = [connect(process.env.TEST_REDIS_URL!), connect(process.env.TEST_REDIS_URL!)];
@@ -379,7 +351,7 @@ describe.skipIf(!process.env.TEST_REDIS_URL)('per-IP token buckets in Redis', ()
     expect(refilled.filter((wait) => wait === 0)).toHaveLength(10);
   });
 
-  it('falls back to a bucket in memory while Redis fails, limits intact', async () => {
+  test('falls back to a bucket in memory while Redis fails, limits intact', async () => {
     const unreachable = connect('redis://127.0.0.1:1');
     const bucket = new RedisTokenBucket(unreachable, 'test:', spec, new ManualClock());
     const waits: number[] = [];

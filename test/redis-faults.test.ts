@@ -11,7 +11,7 @@ import {
   RefreshDocument,
   RegisterDocument,
   RevokeDeviceDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
 import type { StoredRevocation } from '../src/revocation/revocation-log.js';
 import { Revocations } from '../src/revocation/revocations.js';

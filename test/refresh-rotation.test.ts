@@ -1,28 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MeDocument, RefreshDocument, RegisterDocument } from '../client/operations.js';
+import { MeDocument, RefreshDocument, RegisterDocument } from '../client/src/operations.js';
 import { hashToken } from '../src/auth/opaque-token.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
-let gateway: TestGateway;
-afterEach(() => gateway.close());
-
-async function signUp(client: GraphQLClient) {
-  const response = await client.request(RegisterDocument, { input: { username: 'rotator', password: PASSWORD, refreshTokenDelivery: 'BODY' } });
-  expect(response.errors).toBeUndefined();
-  return response.data!.register;
-}
-
-async function liveTokens(sessionId: string) {
+async function liveTokens(gateway: TestGateway, sessionId: string) {
   return gateway.handle.db.selectFrom('refresh_tokens').select(['token_hash']).where('session_id', '=', sessionId).where('used_at', 'is', null).execute();
 }
 
 describe('refresh token rotation', () => {
-  it('kills the old token on use and, outside the grace window, revokes the session on reuse', async () => {
-    gateway = await startTestGateway();
+  test('kills the old token on use and, outside the grace window, revokes the session on reuse', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     const rotated = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
     const second = rotated.data!.refresh.refreshToken!;
     expect(second).not.toBe(first.refreshToken);
@@ -39,28 +28,28 @@ describe('refresh token rotation', () => {
     expect(session.revoked_reason).toBe('REFRESH_TOKEN_REUSED');
   });
 
-  it('lets 20 concurrent refreshes of one token succeed inside the grace window and leaves one live token', async () => {
+  test('lets 20 concurrent refreshes of one token succeed inside the grace window and leaves one live token', async ({ startGateway }) => {
     // 20 at once from one IP are over the credential rate limit (burst 10); raised, since this is about rotation.
-    gateway = await startTestGateway({ env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '100' } });
+    const gateway = await startGateway({ env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '100' } });
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     const results = await Promise.all(Array.from({ length: 20 }, () => client.request(RefreshDocument, { refreshToken: first.refreshToken })));
     for (const result of results) expect(result.errors).toBeUndefined();
     const handed = new Set(results.map((r) => r.data!.refresh.refreshToken));
     expect(handed.size).toBe(1);
-    const live = await liveTokens(first.session.id);
+    const live = await liveTokens(gateway, first.session.id);
     expect(live).toEqual([{ token_hash: hashToken([...handed][0]!) }]);
 
     // The chain goes on from the one live token.
     const next = await client.request(RefreshDocument, { refreshToken: [...handed][0] });
     expect(next.errors).toBeUndefined();
-    expect(await liveTokens(first.session.id)).toHaveLength(1);
+    expect(await liveTokens(gateway, first.session.id)).toHaveLength(1);
   });
 
-  it('treats reuse as theft when the grace window is disabled', async () => {
-    gateway = await startTestGateway({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
+  test('treats reuse as theft when the grace window is disabled', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh.refreshToken!;
     const reuse = await client.request(RefreshDocument, { refreshToken: first.refreshToken });
     expect(reuse.status).toBe(401);
@@ -68,8 +57,7 @@ describe('refresh token rotation', () => {
     expect(errorReason(await client.request(RefreshDocument, { refreshToken: second }))).toBe('SESSION_REVOKED');
   });
 
-  it('rotates the cookie the same way: a replayed old cookie revokes the session and its access tokens', async () => {
-    gateway = await startTestGateway();
+  test('rotates the cookie the same way: a replayed old cookie revokes the session and its access tokens', async ({ gateway }) => {
     const browser = new GraphQLClient(gateway.url);
     expect((await browser.request(RegisterDocument, { input: { username: 'cookie_rotator', password: PASSWORD } })).errors).toBeUndefined();
     const oldCookie = (await browser.cookie('refreshToken'))!;
@@ -91,10 +79,9 @@ describe('refresh token rotation', () => {
     );
   });
 
-  it('never opens a sealed successor past the grace window, and the retention purge erases it', async () => {
-    gateway = await startTestGateway();
+  test('never opens a sealed successor past the grace window, and the retention purge erases it', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     const second = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh.refreshToken!;
     gateway.clock.advance(11_000);
     expect((await client.request(RefreshDocument, { refreshToken: second })).errors).toBeUndefined();
@@ -115,10 +102,10 @@ describe('refresh token rotation', () => {
     expect(await sealed()).toEqual([{ token_hash: hashToken(second) }]);
   });
 
-  it('slides the refresh lifetime but never past the absolute session lifetime', async () => {
-    gateway = await startTestGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '5400' } });
+  test('slides the refresh lifetime but never past the absolute session lifetime', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '5400' } });
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     const start = Date.parse(first.refreshTokenExpiresAt) - 3600_000;
 
     gateway.clock.advance(3000_000); // 50 min: still inside the first token's hour
@@ -130,18 +117,18 @@ describe('refresh token rotation', () => {
     expect(errorReason(expired)).toBe('TOKEN_EXPIRED');
   });
 
-  it('refuses an idle token after its sliding lifetime', async () => {
-    gateway = await startTestGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600' } });
+  test('refuses an idle token after its sliding lifetime', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { REFRESH_TOKEN_TTL_SECONDS: '3600' } });
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     gateway.clock.advance(3600_000);
     expect(errorReason(await client.request(RefreshDocument, { refreshToken: first.refreshToken }))).toBe('TOKEN_EXPIRED');
   });
 
-  it('keeps the same token when rotation is turned off, extending its life', async () => {
-    gateway = await startTestGateway({ env: { REFRESH_TOKEN_ROTATION: 'false', REFRESH_TOKEN_TTL_SECONDS: '3600' } });
+  test('keeps the same token when rotation is turned off, extending its life', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { REFRESH_TOKEN_ROTATION: 'false', REFRESH_TOKEN_TTL_SECONDS: '3600' } });
     const client = new GraphQLClient(gateway.url);
-    const first = await signUp(client);
+    const first = await register(gateway, 'rotator');
     gateway.clock.advance(1800_000);
     const again = (await client.request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh;
     expect(again.refreshToken).toBe(first.refreshToken);
@@ -149,8 +136,7 @@ describe('refresh token rotation', () => {
     expect((await client.request(RefreshDocument, { refreshToken: first.refreshToken })).errors).toBeUndefined();
   });
 
-  it('refuses unknown and empty refresh tokens', async () => {
-    gateway = await startTestGateway();
+  test('refuses unknown and empty refresh tokens', async ({ gateway }) => {
     const client = new GraphQLClient(gateway.url);
     expect(errorReason(await client.request(RefreshDocument, { refreshToken: 'not-a-token' }))).toBe('TOKEN_INVALID');
     expect(errorReason(await client.request(RefreshDocument, { refreshToken: '' }))).toBe('TOKEN_MISSING');

@@ -12,7 +12,7 @@ import {
   PersonalAccessTokensDocument,
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import { ManualClock } from '../src/clock.js';
 import { connectDatabase } from '../src/db/connect.js';
 import { DEFAULT_ENDED_PERSONAL_ACCESS_TOKEN_RETENTION_MS, DEFAULT_ENDED_SESSION_RETENTION_MS, Retention, type RetentionOptions } from '../src/db/retention.js';

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
 import { Accounts, type PasswordAttempts } from '../src/accounts/accounts.js';
 import { forgetRevokedPersonalAccessTokens } from '../src/auth/personal-access-tokens/forget-revoked-tokens.js';
 import { PersonalAccessTokenCache } from '../src/auth/personal-access-tokens/token-cache.js';
@@ -13,37 +12,24 @@ import {
   MeDocument,
   RefreshDocument,
   RevokePersonalAccessTokenDocument,
-} from '../client/operations.js';
-import { PASSWORD } from './helpers/accounts.js';
+} from '../client/src/operations.js';
 import { capturedLogger } from './helpers/captured-logger.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
 import type { Revocation, RevocationOrigin } from '../src/revocation/revocation.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
 import { Revocations } from '../src/revocation/revocations.js';
 import { REVOCATION_MARGIN_MS, RevokedSessions } from '../src/revocation/revoked-sessions.js';
+import { describe, expect, PASSWORD, register, type SignedIn, signIn, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { type Device, signIn as signInOver } from './helpers/devices.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const newPassword = 'a different long passphrase';
 const START = new Date('2030-01-01T00:00:00Z');
 const ACCESS_TTL_MS = 15 * 60 * 1000;
 
-const gateways: TestGateway[] = [];
-async function start(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway({ now: START, ...options });
-  gateways.push(gateway);
-  return gateway;
-}
-afterEach(async () => {
-  for (const gateway of gateways.splice(0).reverse()) await gateway.close();
-});
+test.override({ gatewayOptions: { now: START } });
 
-function signIn(gateway: TestGateway, username: string, register = false): Promise<Device> {
-  return signInOver(gateway.url, username, PASSWORD, { register });
-}
-
-async function createPat(device: Device, scopes = ['profile:read']) {
+async function createPat(device: SignedIn, scopes = ['profile:read']) {
   const created = await device.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'pat', scopes } });
   return created.data!.createPersonalAccessToken;
 }
@@ -53,9 +39,7 @@ async function meOf(gateway: TestGateway, token: string) {
 }
 
 describe('changePassword', () => {
-  it('refuses every other session’s access and refresh tokens at once and keeps the current one', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('refuses every other session’s access and refresh tokens at once and keeps the current one', async ({ gateway, signedIn: laptop }) => {
     const phone = await signIn(gateway, 'alice');
     const tablet = await signIn(gateway, 'alice');
 
@@ -74,15 +58,13 @@ describe('changePassword', () => {
 
     const rows = await gateway.handle.db.selectFrom('sessions').select(['id', 'revoked_reason']).orderBy('created_at').execute();
     expect(Object.fromEntries(rows.map((r) => [r.id, r.revoked_reason]))).toEqual({
-      [laptop.sessionId]: null,
-      [phone.sessionId]: 'PASSWORD_CHANGED',
-      [tablet.sessionId]: 'PASSWORD_CHANGED',
+      [laptop.session.id]: null,
+      [phone.session.id]: 'PASSWORD_CHANGED',
+      [tablet.session.id]: 'PASSWORD_CHANGED',
     });
   });
 
-  it('stores no new password when the other sessions cannot be revoked with it', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('stores no new password when the other sessions cannot be revoked with it', async ({ gateway, signedIn: laptop }) => {
     const phone = await signIn(gateway, 'alice');
     const { db, dialect } = gateway.handle;
     // A real fault inside the database, at the revocation, after the new hash was written.
@@ -102,14 +84,12 @@ describe('changePassword', () => {
 
     // Nothing changed: the old password still signs in, the new one does not, the phone is live.
     expect((await phone.client.request(MeDocument)).errors).toBeUndefined();
-    await expect(signIn(gateway, 'alice')).resolves.toMatchObject({ userId: laptop.userId });
+    await expect(signIn(gateway, 'alice')).resolves.toMatchObject({ user: { id: laptop.user.id } });
     const withNew = await new GraphQLClient(gateway.url).request(LoginDocument, { input: { username: 'alice', password: newPassword } });
     expect(errorCode(withNew)).toBe('INVALID_CREDENTIALS');
   });
 
-  it('changes nothing with a wrong current password', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('changes nothing with a wrong current password', async ({ gateway, signedIn: laptop }) => {
     const phone = await signIn(gateway, 'alice');
     const response = await laptop.client.request(ChangePasswordDocument, { currentPassword: 'wrong password here', newPassword });
     expect(errorCode(response)).toBe('INVALID_CREDENTIALS');
@@ -118,14 +98,12 @@ describe('changePassword', () => {
 });
 
 describe('deleteAccount', () => {
-  it('removes the user, sessions and tokens; every former token is refused; the username is free again', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('removes the user, sessions and tokens; every former token is refused; the username is free again', async ({ gateway, signedIn: laptop }) => {
     const phone = await signIn(gateway, 'alice');
     const pat = await createPat(laptop);
     const cachedPat = await createPat(laptop);
     expect((await meOf(gateway, cachedPat.token)).errors).toBeUndefined();
-    const bob = await signIn(gateway, 'bob', true);
+    const bob = await register(gateway, 'bob');
     const db = gateway.handle.db;
 
     const deleted = await laptop.client.request(DeleteAccountDocument, { password: PASSWORD });
@@ -135,19 +113,19 @@ describe('deleteAccount', () => {
 
     // The rows are gone.
     expect(await db.selectFrom('users').select('username').execute()).toEqual([{ username: 'bob' }]);
-    expect(await db.selectFrom('sessions').select('user_id').execute()).toEqual([{ user_id: bob.userId }]);
+    expect(await db.selectFrom('sessions').select('user_id').execute()).toEqual([{ user_id: bob.user.id }]);
     expect(await db.selectFrom('personal_access_tokens').select('id').execute()).toEqual([]);
     const refreshOwners = await db.selectFrom('refresh_tokens').select('session_id').execute();
-    expect(refreshOwners).toEqual([{ session_id: bob.sessionId }]);
+    expect(refreshOwners).toEqual([{ session_id: bob.session.id }]);
     // What is remembered of the credentials names no account; the account's own id is kept
     // alone, for one access-token lifetime, for instances that missed the broadcast.
     const tombstones = await db.selectFrom('deleted_credentials').selectAll().execute();
     const credentials = tombstones.filter((t) => t.kind !== 'user');
     expect(credentials.length).toBeGreaterThan(0);
-    expect(JSON.stringify(credentials)).not.toContain(laptop.userId);
+    expect(JSON.stringify(credentials)).not.toContain(laptop.user.id);
     const [account, ...others] = tombstones.filter((t) => t.kind === 'user');
     expect(others).toEqual([]);
-    expect(account!.credential_id).toBe(laptop.userId);
+    expect(account!.credential_id).toBe(laptop.user.id);
     expect(account!.forget_at! - account!.deleted_at).toBe(gateway.config.accessTokenTtlSeconds * 1000 + REVOCATION_MARGIN_MS);
 
     // Every former token is refused, and says why.
@@ -164,15 +142,13 @@ describe('deleteAccount', () => {
     expect((await bob.client.request(MeDocument)).data?.me.username).toBe('bob');
 
     // The name is free; the new account is a different one, and the old tokens stay refused.
-    const again = await signIn(gateway, 'Alice', true);
-    expect(again.userId).not.toBe(laptop.userId);
+    const again = await register(gateway, 'Alice');
+    expect(again.user.id).not.toBe(laptop.user.id);
     expect((await again.client.request(MeDocument)).data?.me.username).toBe('Alice');
     expect(errorReason(await laptop.client.request(MeDocument))).toBe('USER_NOT_FOUND');
   });
 
-  it('answers a rotated refresh token of the deleted account with USER_NOT_FOUND too', async () => {
-    const gateway = await start();
-    const device = await signIn(gateway, 'alice', true);
+  test('answers a rotated refresh token of the deleted account with USER_NOT_FOUND too', async ({ gateway, signedIn: device }) => {
     const anonymous = new GraphQLClient(gateway.url);
     const rotated = await anonymous.request(RefreshDocument, { refreshToken: device.refreshToken });
     const current = new GraphQLClient(gateway.url, { authorization: `Bearer ${rotated.data!.refresh.accessToken}` });
@@ -182,9 +158,7 @@ describe('deleteAccount', () => {
     }
   });
 
-  it('deletes nothing with a wrong password', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('deletes nothing with a wrong password', async ({ signedIn: laptop }) => {
     const response = await laptop.client.request(DeleteAccountDocument, { password: 'not the password at all' });
     expect(errorCode(response)).toBe('INVALID_CREDENTIALS');
     expect((await laptop.client.request(MeDocument)).data?.me.username).toBe('alice');
@@ -212,38 +186,34 @@ describe('a sign-in racing a credential change', () => {
   }
   const client = { userAgent: null, ip: null };
 
-  it('gets no session when the password it verified was changed meanwhile', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
-    const accounts = accountsWith(gateway, () => gateway.services.accounts.changePassword(laptop.userId, PASSWORD, newPassword, laptop.sessionId));
+  test('gets no session when the password it verified was changed meanwhile', async ({ gateway, signedIn: laptop }) => {
+    const accounts = accountsWith(gateway, async () => {
+      expect((await laptop.client.request(ChangePasswordDocument, { currentPassword: PASSWORD, newPassword })).errors).toBeUndefined();
+    });
     await expect(accounts.login({ username: 'alice', password: PASSWORD }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     const sessions = await gateway.handle.db.selectFrom('sessions').select('id').execute();
-    expect(sessions).toEqual([{ id: laptop.sessionId }]);
+    expect(sessions).toEqual([{ id: laptop.session.id }]);
   });
 
-  it('gets no session when the account was deleted meanwhile', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
-    const accounts = accountsWith(gateway, () => gateway.services.accountDeletions.delete(laptop.userId));
+  test('gets no session when the account was deleted meanwhile', async ({ gateway, signedIn: laptop }) => {
+    const accounts = accountsWith(gateway, async () => {
+      expect((await laptop.client.request(DeleteAccountDocument, { password: PASSWORD })).errors).toBeUndefined();
+    });
     await expect(accounts.login({ username: 'alice', password: PASSWORD }, client)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     expect(await gateway.handle.db.selectFrom('sessions').select('id').execute()).toEqual([]);
   });
 
-  it('still signs in when the hash only changed to a new hash of the same password (a concurrent re-hash)', async () => {
-    const gateway = await start();
-    const laptop = await signIn(gateway, 'alice', true);
+  test('still signs in when the hash only changed to a new hash of the same password (a concurrent re-hash)', async ({ gateway, signedIn: laptop }) => {
     const { users, passwords, clock } = gateway.services;
-    const accounts = accountsWith(gateway, async () => users.setPasswordHash(laptop.userId, await passwords.hash(PASSWORD), clock.now()));
+    const accounts = accountsWith(gateway, async () => users.setPasswordHash(laptop.user.id, await passwords.hash(PASSWORD), clock.now()));
     const signedIn = await accounts.login({ username: 'alice', password: PASSWORD }, client);
-    expect(signedIn.user.id).toBe(laptop.userId);
+    expect(signedIn.user.id).toBe(laptop.user.id);
     expect(await gateway.handle.db.selectFrom('sessions').select('id').where('id', '=', signedIn.session.id).execute()).toHaveLength(1);
   });
 });
 
 describe('immediate revocation', () => {
-  it('refuses the access token of a session revoked for refresh-token reuse', async () => {
-    const gateway = await start();
-    const device = await signIn(gateway, 'alice', true);
+  test('refuses the access token of a session revoked for refresh-token reuse', async ({ gateway, signedIn: device }) => {
     const anonymous = new GraphQLClient(gateway.url);
     const rotated = await anonymous.request(RefreshDocument, { refreshToken: device.refreshToken });
     gateway.clock.advance(60_000); // past the reuse grace window
@@ -252,10 +222,10 @@ describe('immediate revocation', () => {
     for (const token of [device.accessToken, rotated.data!.refresh.accessToken]) expect(errorReason(await meOf(gateway, token))).toBe('SESSION_REVOKED');
   });
 
-  it('reads no session from the database on the access-token path: a revocation only the database knows is seen after catchUp', async () => {
+  test('reads no session from the database on the access-token path: a revocation only the database knows is seen after catchUp', async ({ startGateway }) => {
     // The periodic catch-up held off, so that only the explicit one below can see the write.
-    const gateway = await start({ env: { REVOCATION_POLL_INTERVAL_MS: '300000' } });
-    const device = await signIn(gateway, 'alice', true);
+    const gateway = await startGateway({ env: { REVOCATION_POLL_INTERVAL_MS: '300000' } });
+    const device = await register(gateway, 'alice');
     await gateway.handle.db.updateTable('sessions').set({ revoked_at: gateway.clock.now(), revoked_reason: 'REVOKED' }).execute();
     expect((await device.client.request(MeDocument)).errors).toBeUndefined();
 
@@ -263,28 +233,25 @@ describe('immediate revocation', () => {
     expect(errorReason(await device.client.request(MeDocument))).toBe('SESSION_REVOKED');
   });
 
-  it('loads recent revocations and deletions at start, so a restarted instance refuses the same tokens', async () => {
-    const first = await start();
-    const loggedOut = await signIn(first, 'alice', true);
+  test('loads recent revocations and deletions at start, so a restarted instance refuses the same tokens', async ({ gateway: first, startGateway }) => {
+    const loggedOut = await register(first, 'alice');
     const stillIn = await signIn(first, 'alice');
-    const deleted = await signIn(first, 'bob', true);
+    const deleted = await register(first, 'bob');
     await loggedOut.client.request(LogoutDocument);
     await deleted.client.request(DeleteAccountDocument, { password: PASSWORD });
     first.clock.advance(60_000);
     await first.close({ keepDatabase: true });
-    gateways.splice(gateways.indexOf(first), 1);
 
-    const second = await start({ database: first.database, now: new Date(first.clock.now()) });
+    const second = await startGateway({ database: first.database, now: new Date(first.clock.now()) });
     expect(errorReason(await meOf(second, loggedOut.accessToken))).toBe('SESSION_REVOKED');
     expect(errorReason(await meOf(second, deleted.accessToken))).toBe('USER_NOT_FOUND');
     expect((await meOf(second, stillIn.accessToken)).data?.me.username).toBe('alice');
   });
 
-  it('announces every revocation to onRevoked listeners', async () => {
-    const gateway = await start();
+  test('announces every revocation to onRevoked listeners', async ({ gateway }) => {
     const heard: Revocation[] = [];
     gateway.services.revocations.onRevoked((revocation) => heard.push(revocation));
-    const laptop = await signIn(gateway, 'alice', true);
+    const laptop = await register(gateway, 'alice');
     const phone = await signIn(gateway, 'alice');
     const pat = await createPat(laptop);
 
@@ -294,11 +261,11 @@ describe('immediate revocation', () => {
     await laptop.client.request(DeleteAccountDocument, { password: PASSWORD });
 
     expect(heard).toEqual([
-      { userId: laptop.userId, sessionIds: [phone.sessionId] },
-      { userId: laptop.userId, tokenIds: [pat.personalAccessToken.id] },
+      { userId: laptop.user.id, sessionIds: [phone.session.id] },
+      { userId: laptop.user.id, tokenIds: [pat.personalAccessToken.id] },
       {
-        userId: laptop.userId,
-        sessionIds: expect.arrayContaining([laptop.sessionId, phone.sessionId]),
+        userId: laptop.user.id,
+        sessionIds: expect.arrayContaining([laptop.session.id, phone.session.id]),
         tokenIds: expect.arrayContaining([pat.personalAccessToken.id, spare.personalAccessToken.id]),
         userDeleted: true,
       },
@@ -307,7 +274,7 @@ describe('immediate revocation', () => {
 });
 
 describe('RevokedSessions', () => {
-  it('forgets a revocation once every access token issued before it has expired', () => {
+  test('forgets a revocation once every access token issued before it has expired', () => {
     const clock = new ManualClock(START);
     const revoked = new RevokedSessions({ clock, accessTokenTtlSeconds: ACCESS_TTL_MS / 1000 });
     revoked.add(['a'], 'SESSION_REVOKED');
@@ -318,7 +285,7 @@ describe('RevokedSessions', () => {
     expect(revoked.size).toBe(0);
   });
 
-  it('ignores revocations already too old to matter and never turns USER_NOT_FOUND back into SESSION_REVOKED', () => {
+  test('ignores revocations already too old to matter and never turns USER_NOT_FOUND back into SESSION_REVOKED', () => {
     const clock = new ManualClock(START);
     const revoked = new RevokedSessions({ clock, accessTokenTtlSeconds: ACCESS_TTL_MS / 1000 });
     revoked.add(['old'], 'SESSION_REVOKED', clock.now() - ACCESS_TTL_MS - REVOCATION_MARGIN_MS);
@@ -328,7 +295,7 @@ describe('RevokedSessions', () => {
     expect(revoked.reasonFor('gone')).toBe('USER_NOT_FOUND');
   });
 
-  it('prunes expired entries as new ones arrive', () => {
+  test('prunes expired entries as new ones arrive', () => {
     const clock = new ManualClock(START);
     const revoked = new RevokedSessions({ clock, accessTokenTtlSeconds: ACCESS_TTL_MS / 1000 });
     for (let i = 0; i < 100; i++) revoked.add([`s${i}`], 'SESSION_REVOKED');
@@ -351,7 +318,7 @@ describe('Revocations across instances', () => {
     return { revocations, revokedSessions, cache, heard };
   }
 
-  it('applies a revocation announced on one instance on every instance of the hub, once each', async () => {
+  test('applies a revocation announced on one instance on every instance of the hub, once each', async () => {
     const hub = new InProcessRevocationHub();
     const a = instance(hub.connect());
     const b = instance(hub.connect());
@@ -377,7 +344,7 @@ describe('Revocations across instances', () => {
     expect(c.revokedSessions.reasonFor('s3')).toBe('SESSION_REVOKED');
   });
 
-  it('still applies a revocation locally when the broadcast fails, and logs it', async () => {
+  test('still applies a revocation locally when the broadcast fails, and logs it', async () => {
     const lines: string[] = [];
     const failing: RevocationChannel = {
       publish: async () => {
@@ -391,7 +358,7 @@ describe('Revocations across instances', () => {
     expect(lines.join('')).toContain('revocation broadcast failed');
   });
 
-  it('never caches a look-up that was read before an invalidation', () => {
+  test('never caches a look-up that was read before an invalidation', () => {
     const cache = new PersonalAccessTokenCache({ clock: new ManualClock(START) });
     const generation = cache.generation;
     cache.invalidate({ userId: 'u1', tokenIds: ['t1'] });

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreatePersonalAccessTokenDocument, DeleteAccountDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument } from '../client/operations.js';
+import {
+  CreatePersonalAccessTokenDocument,
+  DeleteAccountDocument,
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  RefreshDocument,
+} from '../client/src/operations.js';
 import { PASSWORD, register } from './helpers/accounts.js';
 import { GraphQLClient } from './helpers/graphql-client.js';
 import { type GatewayProcess, spawnGateway } from './helpers/gateway-process.js';

@@ -12,7 +12,7 @@ describe('the committed schema and generated operations', () => {
     expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(printGatewaySchema());
   });
 
-  it('client/operations.ts equals the codegen output (run `npm run codegen`)', async () => {
+  it('client/src/operations.ts equals the codegen output (run `npm run codegen`)', async () => {
     const outputs = (await generate({ ...codegenConfig, silent: true }, false)) as { filename: string; content: string }[];
     expect(outputs.length).toBeGreaterThan(0);
     for (const output of outputs) {

@@ -9,7 +9,7 @@ import {
   MeDocument,
   RefreshDocument,
   RegisterDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import { capturedLogger } from './helpers/captured-logger.js';
 import { GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

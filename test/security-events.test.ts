@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   ChangePasswordDocument,
   CreatePersonalAccessTokenDocument,
@@ -7,14 +6,12 @@ import {
   LogoutAllDocument,
   LogoutDocument,
   RefreshDocument,
-  RegisterDocument,
   RevokeDeviceDocument,
   RevokePersonalAccessTokenDocument,
-} from '../client/operations.js';
+} from '../client/src/operations.js';
 import type { SecurityEvent } from '../src/security-events/security-event.js';
-import { PASSWORD } from './helpers/accounts.js';
+import { describe, expect, PASSWORD, register, signIn, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const START = new Date('2030-01-01T00:00:00Z');
 const NEW_PASSWORD = 'a new horse, a new staple';
@@ -22,11 +19,7 @@ const WRONG_PASSWORD = 'wrong horse battery staple';
 const BOB_PASSWORD = 'bobs own long passphrase';
 const FIELDS = ['event', 'outcome', 'at', 'userId', 'username', 'sessionId', 'tokenId', 'keyId', 'algorithm', 'ip', 'userAgent', 'reason'];
 
-let gateway: TestGateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
+test.override({ gatewayOptions: { now: START } });
 
 /**
  * The security events among the gateway's log lines, in order, without pino's own members
@@ -58,9 +51,8 @@ function expected(fields: Partial<SecurityEvent>): Record<string, unknown> {
 }
 
 describe('security events', () => {
-  it('records every sign-in, failure, lockout, revocation and credential change of a flow, and no secret', async () => {
-    gateway = await startTestGateway({
-      now: START,
+  test('records every sign-in, failure, lockout, revocation and credential change of a flow, and no secret', async ({ startGateway }) => {
+    const gateway = await startGateway({
       env: { RATE_LIMIT_CREDENTIALS_PER_SECOND: '1000', RATE_LIMIT_CREDENTIALS_BURST: '1000', RATE_LIMIT_FAILED_LOGINS: '3' },
     });
     const { url, clock } = gateway;
@@ -72,12 +64,6 @@ describe('security events', () => {
       if (payload.refreshToken) secrets.add(payload.refreshToken);
       return payload;
     };
-    const signIn = async (userAgent: string, password = PASSWORD) => {
-      const response = await device(userAgent).request(LoginDocument, { input: { username: 'alice', password, refreshTokenDelivery: 'BODY' } });
-      expect(response.errors).toBeUndefined();
-      const payload = keep(response.data!.login);
-      return { ...payload, client: new GraphQLClient(url, { 'user-agent': userAgent, authorization: `Bearer ${payload.accessToken}` }) };
-    };
     const failedLogin = async (username: string, password: string) => {
       const response = await device('ua-guesser').request(LoginDocument, { input: { username, password } });
       return response;
@@ -85,10 +71,7 @@ describe('security events', () => {
     const startedAt = clock.now();
 
     // Registration, and failed sign-ins of every kind: all answered alike, told apart in the log only.
-    const registered = keep(
-      (await device('ua-register').request(RegisterDocument, { input: { username: 'alice', password: PASSWORD, refreshTokenDelivery: 'BODY' } })).data!
-        .register,
-    );
+    const registered = keep(await register(gateway, 'alice', { userAgent: 'ua-register' }));
     const aliceId = registered.user.id;
     const unknown = await failedLogin('nobody', PASSWORD);
     const wrong = await failedLogin('alice', WRONG_PASSWORD);
@@ -99,14 +82,12 @@ describe('security events', () => {
     }
 
     // Lockout: the third failure locks bob, the fourth attempt is refused without a check.
-    const bob = keep(
-      (await device('ua-bob').request(RegisterDocument, { input: { username: 'bob', password: BOB_PASSWORD, refreshTokenDelivery: 'BODY' } })).data!.register,
-    );
+    const bob = keep(await register(gateway, 'bob', { userAgent: 'ua-bob', password: BOB_PASSWORD }));
     for (let i = 0; i < 3; i++) expect(errorCode(await failedLogin('bob', WRONG_PASSWORD))).toBe('INVALID_CREDENTIALS');
     expect(errorCode(await failedLogin('bob', BOB_PASSWORD))).toBe('RATE_LIMITED');
 
     // Sign-in, refresh, and the rotated token presented again after the grace window.
-    const first = await signIn('ua-first');
+    const first = keep(await signIn(gateway, 'alice', { userAgent: 'ua-first' }));
     const refreshed = keep((await device('ua-first').request(RefreshDocument, { refreshToken: first.refreshToken })).data!.refresh);
     expect(refreshed.refreshToken).not.toBe(first.refreshToken);
     clock.advance(11_000);
@@ -123,16 +104,16 @@ describe('security events', () => {
     expect((await browser.request(LogoutDocument)).data?.logout).toBe(true);
 
     // revokeDevice, then logoutAll.
-    const laptop = await signIn('ua-laptop');
-    const phone = await signIn('ua-phone');
+    const laptop = keep(await signIn(gateway, 'alice', { userAgent: 'ua-laptop' }));
+    const phone = keep(await signIn(gateway, 'alice', { userAgent: 'ua-phone' }));
     expect((await laptop.client.request(RevokeDeviceDocument, { id: phone.session.id })).data?.revokeDevice).toBe(true);
-    const tablet = await signIn('ua-tablet');
+    const tablet = keep(await signIn(gateway, 'alice', { userAgent: 'ua-tablet' }));
     // The registration's session is live too.
     expect((await laptop.client.request(LogoutAllDocument)).data?.logoutAll).toBe(3);
 
     // A personal access token, created and revoked.
-    const desk = await signIn('ua-desk');
-    const other = await signIn('ua-other');
+    const desk = keep(await signIn(gateway, 'alice', { userAgent: 'ua-desk' }));
+    const other = keep(await signIn(gateway, 'alice', { userAgent: 'ua-other' }));
     const created = (await desk.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'ci' } })).data!.createPersonalAccessToken;
     secrets.add(created.token);
     const tokenId = created.personalAccessToken.id;
@@ -163,7 +144,7 @@ describe('security events', () => {
     expect(logoutAllEvents.map((e) => e.sessionId).sort()).toEqual([registered.session.id, laptop.session.id, tablet.session.id].sort());
 
     expect(events).toEqual([
-      expected({ event: 'key.created', outcome: 'success', ...at(startedAt), keyId: kid, algorithm: 'EdDSA', ip: null }),
+      expected({ event: 'key.created', outcome: 'success', ...at(startedAt), keyId: kid, algorithm: 'ES256', ip: null }),
       expected({
         event: 'account.registered',
         outcome: 'success',
@@ -352,9 +333,8 @@ describe('security events', () => {
     ]);
   });
 
-  it('records one lockout however many guesses race for the last attempt', async () => {
-    gateway = await startTestGateway({
-      now: START,
+  test('records one lockout however many guesses race for the last attempt', async ({ startGateway }) => {
+    const gateway = await startGateway({
       env: {
         RATE_LIMIT_CREDENTIALS_PER_SECOND: '1000',
         RATE_LIMIT_CREDENTIALS_BURST: '1000',
@@ -365,7 +345,7 @@ describe('security events', () => {
     const client = new GraphQLClient(gateway.url);
     for (let round = 0; round < 20; round++) {
       const username = `racer${round}`;
-      expect((await client.request(RegisterDocument, { input: { username, password: PASSWORD } })).errors).toBeUndefined();
+      await register(gateway, username);
       const guesses = await Promise.all(Array.from({ length: 6 }, () => client.request(LoginDocument, { input: { username, password: WRONG_PASSWORD } })));
       expect(guesses.map(errorCode).sort()).toEqual([...Array(3).fill('INVALID_CREDENTIALS'), ...Array(3).fill('RATE_LIMITED')]);
       const events = securityEvents(gateway.logs).filter((e) => e.username === username && e.event !== 'account.registered');
@@ -379,11 +359,10 @@ describe('security events', () => {
     }
   });
 
-  it('records the sessions a sign-in evicts beyond MAX_SESSIONS_PER_USER', async () => {
-    gateway = await startTestGateway({ now: START, env: { MAX_SESSIONS_PER_USER: '1' } });
-    const client = new GraphQLClient(gateway.url, { 'user-agent': 'ua-second' });
-    const first = (await new GraphQLClient(gateway.url).request(RegisterDocument, { input: { username: 'alice', password: PASSWORD } })).data!.register;
-    const second = (await client.request(LoginDocument, { input: { username: 'alice', password: PASSWORD } })).data!.login;
+  test('records the sessions a sign-in evicts beyond MAX_SESSIONS_PER_USER', async ({ startGateway }) => {
+    const gateway = await startGateway({ env: { MAX_SESSIONS_PER_USER: '1' } });
+    const first = await register(gateway, 'alice');
+    const second = await signIn(gateway, 'alice', { userAgent: 'ua-second' });
     const revoked = securityEvents(gateway.logs).filter((e) => e.event === 'session.revoked');
     expect(revoked).toEqual([
       expect.objectContaining({ userId: first.user.id, sessionId: first.session.id, reason: 'SESSION_LIMIT', userAgent: 'ua-second', outcome: 'success' }),

@@ -1,4 +1,4 @@
-import { DevicesDocument, MeDocument, RefreshDocument } from '../client/operations.js';
+import { DevicesDocument, MeDocument, RefreshDocument } from '../client/src/operations.js';
 import { DEFAULT_MAX_SESSIONS_PER_USER, loadConfig } from '../src/config.js';
 import { configError } from './helpers/config-error.js';
 import { errorReason, GraphQLClient } from './helpers/graphql-client.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/auth/opaque-token.js';
-import { ChangePasswordDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument } from '../client/operations.js';
+import { ChangePasswordDocument, LoginDocument, LogoutDocument, MeDocument, RefreshDocument } from '../client/src/operations.js';
 import { PASSWORD, signIn, type SignedIn } from './helpers/accounts.js';
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

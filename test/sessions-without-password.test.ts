@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LoginDocument, MeDocument, RefreshDocument } from '../client/operations.js';
+import { LoginDocument, MeDocument, RefreshDocument } from '../client/src/operations.js';
 import { PASSWORD } from './helpers/accounts.js';
 import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserCache, type UserProfile } from '../src/accounts/user-cache.js';
 import { ManualClock } from '../src/clock.js';
-import { DeleteAccountDocument, MeDocument, RefreshDocument, UpdateUsernameDocument } from '../client/operations.js';
+import { DeleteAccountDocument, MeDocument, RefreshDocument, UpdateUsernameDocument } from '../client/src/operations.js';
 import type { Database } from '../src/db/tables.js';
 import { InProcessRevocationHub } from '../src/revocation/in-process-revocation-hub.js';
 import type { RevocationChannel } from '../src/revocation/revocation-channel.js';
@@ -94,7 +94,7 @@ describe('the user cache on one instance', () => {
 
   it('reads the row again once the TTL is over, whatever it heard', async () => {
     const clock = new ManualClock(START);
-    const rows = new Map<string, UserProfile>([['u1', { id: 'u1', username: 'first', created_at: 0 }]]);
+    const rows = new Map<string, UserProfile>([['u1', { id: 'u1', username: 'first', created_at: 0, email: null, email_verified_at: null }]]);
     let reads = 0;
     const cache = new UserCache({
       clock,
@@ -105,7 +105,7 @@ describe('the user cache on one instance', () => {
       },
     });
     expect((await cache.get('u1'))?.username).toBe('first');
-    rows.set('u1', { id: 'u1', username: 'second', created_at: 0 });
+    rows.set('u1', { id: 'u1', username: 'second', created_at: 0, email: null, email_verified_at: null });
     clock.advance(9_999);
     expect((await cache.get('u1'))?.username).toBe('first');
     expect(reads).toBe(1);
@@ -122,7 +122,7 @@ describe('the user cache on one instance', () => {
       maxEntries: 2,
       load: async (id) => {
         reads.push(id);
-        return { id, username: id, created_at: 0 };
+        return { id, username: id, created_at: 0, email: null, email_verified_at: null };
       },
     });
     await cache.get('u1');
@@ -145,7 +145,7 @@ describe('the user cache on one instance', () => {
       load: async (id) => {
         reads++;
         if (reads === 1) await gate; // a read that started before the rename and ends after it
-        return { id, username: reads === 1 ? 'old' : 'new', created_at: 0 };
+        return { id, username: reads === 1 ? 'old' : 'new', created_at: 0, email: null, email_verified_at: null };
       },
     });
     const slow = cache.get('u1');

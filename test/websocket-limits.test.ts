@@ -1,27 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
-import { MeDocument, RegisterDocument } from '../client/operations.js';
+import { MeDocument } from '../client/src/operations.js';
 import { DEFAULT_MESSAGE_BURST, DEFAULT_MESSAGES_PER_SECOND, TOO_MANY_MESSAGES } from '../src/realtime/websocket-transport.js';
-import { PASSWORD } from './helpers/accounts.js';
-import { GraphQLClient } from './helpers/graphql-client.js';
-import { openWsClient, within } from './helpers/realtime-clients.js';
+import { describe, expect, type SignedIn, test } from './helpers/fixtures.js';
+import { within } from './helpers/realtime-clients.js';
 import { until } from './helpers/until.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
-let gateway: TestGateway;
-let accessToken: string;
+// Raw sockets, driven message by message: graphql-ws clients (the realtime fixture) would not
+// send what these tests send. Run before the fixtures' teardown closes the gateway.
 const sockets: WebSocket[] = [];
-
-beforeEach(async () => {
-  gateway = await startTestGateway();
-  const registered = await new GraphQLClient(gateway.url).request(RegisterDocument, {
-    input: { username: 'flooder', password: PASSWORD, refreshTokenDelivery: 'BODY' },
-  });
-  accessToken = registered.data!.register.accessToken;
-});
-afterEach(async () => {
+afterEach(() => {
   for (const socket of sockets.splice(0)) socket.terminate();
-  await gateway.close();
 });
 
 interface RawConnection {
@@ -36,7 +26,7 @@ interface RawConnection {
  * A graphql-transport-ws connection driven message by message, acknowledged: connection_init
  * (one message of its bucket) has been sent and answered.
  */
-async function acknowledgedConnection(): Promise<RawConnection> {
+async function acknowledgedConnection(gateway: TestGateway, { accessToken }: SignedIn): Promise<RawConnection> {
   const socket = new WebSocket(gateway.wsUrl, 'graphql-transport-ws');
   sockets.push(socket);
   let pongs = 0;
@@ -62,8 +52,8 @@ async function pingPong(connection: RawConnection, count: number): Promise<void>
 }
 
 describe('WebSocket message rate', () => {
-  it(`serves a burst of ${DEFAULT_MESSAGE_BURST} messages and closes with ${TOO_MANY_MESSAGES} at the next`, async () => {
-    const connection = await acknowledgedConnection();
+  test(`serves a burst of ${DEFAULT_MESSAGE_BURST} messages and closes with ${TOO_MANY_MESSAGES} at the next`, async ({ gateway, signedIn }) => {
+    const connection = await acknowledgedConnection(gateway, signedIn);
     await pingPong(connection, DEFAULT_MESSAGE_BURST - 1);
     expect(connection.socket.readyState).toBe(WebSocket.OPEN);
 
@@ -72,8 +62,8 @@ describe('WebSocket message rate', () => {
     expect(connection.pongs()).toBe(DEFAULT_MESSAGE_BURST - 1);
   });
 
-  it(`refills at ${DEFAULT_MESSAGES_PER_SECOND} messages a second`, async () => {
-    const connection = await acknowledgedConnection();
+  test(`refills at ${DEFAULT_MESSAGES_PER_SECOND} messages a second`, async ({ gateway, signedIn }) => {
+    const connection = await acknowledgedConnection(gateway, signedIn);
     await pingPong(connection, DEFAULT_MESSAGE_BURST - 1);
     gateway.clock.advance(1000);
     await pingPong(connection, DEFAULT_MESSAGES_PER_SECOND);
@@ -83,21 +73,18 @@ describe('WebSocket message rate', () => {
     expect((await within(connection.closed, 5000, 'close')).code).toBe(TOO_MANY_MESSAGES);
   });
 
-  it('closes a connection flooding 10,000 subscribe messages, and keeps serving everyone else', async () => {
-    const connection = await acknowledgedConnection();
+  test('closes a connection flooding 10,000 subscribe messages, and keeps serving everyone else', async ({ gateway, signedIn, realtime }) => {
+    const connection = await acknowledgedConnection(gateway, signedIn);
     const query = 'subscription { sessionEvents { kind } }';
     for (let i = 0; i < 10_000; i++) connection.send({ id: String(i), type: 'subscribe', payload: { query } });
     expect((await within(connection.closed, 5000, 'close')).code).toBe(TOO_MANY_MESSAGES);
     expect(gateway.logs.join('')).toContain('websocket connection closed for sending too many messages');
 
-    const other = openWsClient(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${accessToken}` } });
-    try {
-      await within(other.connected, 5000, 'connection ack');
-      const me = await new GraphQLClient(gateway.url, { authorization: `Bearer ${accessToken}` }).request(MeDocument);
-      expect(me.errors).toBeUndefined();
-    } finally {
-      await other.dispose();
-    }
+    const other = realtime.ws(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${signedIn.accessToken}` } });
+    await within(other.connected, 5000, 'connection ack');
+    const me = await signedIn.client.request(MeDocument);
+    expect(me.errors).toBeUndefined();
+    await other.dispose();
     // Every subscription of the flooding connection was returned when it closed.
     await until(() => gateway.services.live.size === 0, 'no live connections');
   });

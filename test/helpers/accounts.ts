@@ -1,4 +1,4 @@
-import { type AuthPayloadFieldsFragment, LoginDocument, RegisterDocument } from '../../client/operations.js';
+import { type AuthPayloadFieldsFragment, LoginDocument, RegisterDocument } from '../../client/src/operations.js';
 import { errorCode, errorReason, GraphQLClient } from './graphql-client.js';
 
 /** The password every test account uses (it passes the password policy). */
@@ -12,6 +12,11 @@ export interface SignInOptions {
   readonly deviceName?: string;
   /** Sent by both the signing-in client and the returned one. */
   readonly userAgent?: string;
+  /**
+   * X-Forwarded-For of the sign-in request (a client address, or a chain of them), as a proxy in
+   * front of the gateway would send it; the returned client does not send it.
+   */
+  readonly from?: string;
 }
 
 /** What a sign-in answered, with a client that sends its access token as a bearer header. */
@@ -27,7 +32,7 @@ export interface SignedIn extends AuthPayloadFieldsFragment {
  */
 export async function signIn(gateway: { readonly url: string }, username: string, options: SignInOptions = {}): Promise<SignedIn> {
   const headers: Record<string, string> = options.userAgent ? { 'user-agent': options.userAgent } : {};
-  const anonymous = new GraphQLClient(gateway.url, headers);
+  const anonymous = new GraphQLClient(gateway.url, options.from ? { ...headers, 'x-forwarded-for': options.from } : headers);
   const input = { username, password: options.password ?? PASSWORD, deviceName: options.deviceName, refreshTokenDelivery: 'BODY' as const };
   const response = options.register ? await anonymous.request(RegisterDocument, { input }) : await anonymous.request(LoginDocument, { input });
   const payload = response.data && ('register' in response.data ? response.data.register : response.data.login);
