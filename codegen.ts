@@ -8,7 +8,7 @@ const config: CodegenConfig = {
   schema: 'schema/schema.graphql',
   documents: 'schema/operations/*.graphql',
   generates: {
-    'client/operations.ts': {
+    'client/src/operations.ts': {
       plugins: ['typescript-operations', 'typed-document-node'],
       config: {
         useTypeImports: true,

@@ -11,7 +11,8 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    // The client SDK's tests too (against a gateway started in-process, as the server's).
+    include: ['test/**/*.test.ts', 'client/test/**/*.test.ts'],
     // Each file starts its own gateways on real databases; files run in parallel processes.
     pool: 'forks',
     testTimeout: 30_000,

@@ -85,7 +85,20 @@ export async function createGatewayApp(options: GatewayAppOptions): Promise<Gate
     if (ownsDatabase) await database.close();
     throw error;
   }
-  const gateway = createGateway(services);
+  let gateway: Gateway;
+  try {
+    // Hive Gateway's runtime is loaded only by a gateway that routes subgraphs: without
+    // SUBGRAPHS or SUPERGRAPH, the gateway is Yoga as before.
+    const { federation } = config;
+    gateway = federation
+      ? (await (await import('./federation/federated-gateway.js')).createFederatedGateway(services, federation)).gateway
+      : createGateway(services);
+  } catch (error) {
+    // A supergraph that does not compose stops the start, leaving nothing open.
+    await services.close();
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
   const endpoints: WebSocketEndpoint[] = [];
   const servers: Server[] = [];
   let closing: Promise<void> | undefined;

@@ -3,9 +3,13 @@
  * here and nowhere else. Every variable, its default and its meaning is in the README's table.
  */
 
+import { localBaseUrl } from './http/local-url.js';
 import { parseTrustedProxy } from './http/trusted-proxies.js';
+import { RedactedSecret } from './redacted-secret.js';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
+/** Every algorithm the gateway signs with, and so accepts (each key verifies its own only). */
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(['EdDSA', 'ES256']);
 export type NodeEnv = 'development' | 'production' | 'test';
 /**
  * NORMAL: a commit is durable once the process has handed it to the operating system, so it
@@ -36,6 +40,82 @@ export interface RateLimitConfig {
   readonly usernameChangesPerHour: number;
   /** Refused personal access tokens per client IP per minute; past it, uncached tokens get RATE_LIMITED. */
   readonly failedTokensPerMinute: number;
+  /** requestEmailCode and updateEmail calls (each sends a code) per address and per client IP per hour. */
+  readonly emailCodeRequestsPerHour: number;
+  /** Checks of email codes per address (per account for verifyEmail) and per client IP per window; also each code's own attempts, after which it is void. */
+  readonly emailCodeAttempts: number;
+  readonly emailCodeAttemptWindowSeconds: number;
+}
+
+/** Email addresses, one-time codes and password reset (see src/accounts/email-codes/ and the README's *Email*). */
+export interface MailConfig {
+  /** Whether the operations that send mail run; off, requestEmailCode and updateEmail are refused. */
+  readonly enabled: boolean;
+  /** smtp:// or smtps:// URL of the server mail goes through; unset: mail is written to the log (never in production). */
+  readonly smtpUrl: string | undefined;
+  /** The From of every message. */
+  readonly from: string;
+  /** How long one send may take before it is given up and logged as failed. */
+  readonly sendTimeoutMs: number;
+}
+
+/** The signing keys' schedule (see src/auth/signing-key-schedule.ts and the README's *Signing keys*). */
+export interface SigningKeyConfig {
+  /** How long a key signs before the next one takes over. */
+  readonly rotationDays: number;
+  /** How long the next key is published before it signs, so that every verifier has it first. */
+  readonly publishAheadHours: number;
+  /** How often every instance reads the key table: when it learns of a key created elsewhere (a rotation, a schedule). */
+  readonly refreshIntervalMs: number;
+}
+
+/** One OpenID Connect provider to sign in with (SSO_<NAME>_*). */
+export interface SsoProviderConfig {
+  /** As listed in SSO_PROVIDERS: lower case, the path segment of its routes (/auth/sso/<name>). */
+  readonly name: string;
+  /** What a sign-in button says. */
+  readonly displayName: string;
+  /** The issuer identifier; its discovery document is `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Printed and serialised as "[redacted]"; reveal() only where it is sent. */
+  readonly clientSecret: RedactedSecret;
+  /** Requested scopes, `openid` always among them. */
+  readonly scopes: readonly string[];
+}
+
+/** Single sign-on over OpenID Connect (see src/sso/). */
+export interface SsoConfig {
+  /** None: single sign-on is off. */
+  readonly providers: readonly SsoProviderConfig[];
+  /** Where a sign-in may send the browser back to (returnTo, redirectUri): URLs of these origins only. */
+  readonly returnToOrigins: readonly string[];
+  /** The gateway's public base URL; each provider's callback is `<base>/auth/sso/<name>/callback`. */
+  readonly callbackBaseUrl: string;
+}
+
+/** One subgraph behind the gateway (SUBGRAPHS), and the audience of the identity tokens it is sent. */
+export interface SubgraphConfig {
+  /** As listed in SUBGRAPHS: the subgraph's name in the supergraph. */
+  readonly name: string;
+  /** Its GraphQL endpoint. */
+  readonly url: string;
+  /** The `aud` of its identity tokens: its name unless SUBGRAPH_AUDIENCES says otherwise. */
+  readonly audience: string;
+}
+
+/** Federation: the gateway in front of subgraphs (see src/federation/ and the README's *Put subgraphs behind the gateway*). */
+export interface FederationConfig {
+  /** The subgraphs composed at start (SUBGRAPHS); their audiences apply with SUPERGRAPH too. */
+  readonly subgraphs: readonly SubgraphConfig[];
+  /** A supergraph composed elsewhere (SUPERGRAPH), used instead of composing SUBGRAPHS. */
+  readonly supergraphPath: string | undefined;
+  /** How long one subgraph request may take before its part of the answer is an error. */
+  readonly timeoutMs: number;
+  /** Client request headers copied to subgraph requests; never Authorization or Cookie. */
+  readonly propagateHeaders: readonly string[];
+  /** Lifetime of the identity tokens sent to subgraphs (never beyond the caller's own credential). */
+  readonly identityTokenTtlSeconds: number;
 }
 
 export interface Config {
@@ -58,7 +138,9 @@ export interface Config {
   readonly encryptionSecret: string;
   readonly issuer: string;
   readonly audience: string;
+  /** The algorithm of the keys this instance creates; keys of another algorithm keep verifying until they retire. */
   readonly signingAlgorithm: SigningAlgorithm;
+  readonly signingKeys: SigningKeyConfig;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly sessionMaxLifetimeSeconds: number;
@@ -74,7 +156,11 @@ export interface Config {
   /** Live sessions per account; a sign-in beyond it revokes the least recently used ones. */
   readonly maxSessionsPerUser: number;
   readonly rateLimits: RateLimitConfig;
+  readonly mail: MailConfig;
   readonly logLevel: string;
+  readonly sso: SsoConfig;
+  /** Undefined unless SUBGRAPHS or SUPERGRAPH is set: then the gateway routes a supergraph. */
+  readonly federation: FederationConfig | undefined;
 }
 
 /** The development-only secret; production refuses to start with it. */
@@ -94,7 +180,18 @@ export const DEFAULT_REVOCATION_POLL_INTERVAL_MS = 2_000;
 /** SQLite's own advice for WAL mode, and what issue #6 asks: nothing that answered is lost to a crash of the process. */
 export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'NORMAL';
 export const DEFAULT_AUDIENCE = 'graphql-auth-gateway';
-export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'EdDSA';
+/**
+ * What every JWT library verifies: jsonwebtoken (and so @graphql-yoga/plugin-jwt and Hive
+ * Gateway's JWT plugin) has no EdDSA, and subgraphs configured only with our JWKS would refuse
+ * every token (issue #13).
+ */
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'ES256';
+/** NIST SP 800-57's cryptoperiod is years; a quarter bounds what one leaked key could sign unnoticed. */
+export const DEFAULT_SIGNING_KEY_ROTATION_DAYS = 90;
+/** Far longer than any verifier caches a JWKS (ours say 300 s), so the next key is everywhere before it signs. */
+export const DEFAULT_SIGNING_KEY_PUBLISH_AHEAD_HOURS = 24;
+/** Keys created elsewhere are published ahead, so a minute is plenty; an unknown kid reloads at once anyway. */
+export const DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS = 60_000;
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_SESSION_MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
@@ -106,6 +203,8 @@ export const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
 /** Far more devices than a person uses, few enough that a script signing in forever cannot grow one account's rows without bound. */
 export const DEFAULT_MAX_SESSIONS_PER_USER = 100;
 export const DEFAULT_LOG_LEVEL = 'info';
+/** What a sign-in needs: the subject, and the claims a username is derived from. */
+export const DEFAULT_SSO_SCOPES = 'openid profile email';
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = Object.freeze({
   credentialsPerSecond: 5,
   credentialsBurst: 10,
@@ -114,7 +213,24 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = Object.freeze({
   failedLoginWindowSeconds: 15 * 60,
   usernameChangesPerHour: 5,
   failedTokensPerMinute: 30,
+  emailCodeRequestsPerHour: 2,
+  emailCodeAttempts: 5,
+  emailCodeAttemptWindowSeconds: 15 * 60,
 });
+export const DEFAULT_MAIL_FROM = 'GraphQL auth gateway <no-reply@localhost>';
+/** Long enough for a healthy relay across the internet, short enough that a stalled one frees its socket soon. */
+export const DEFAULT_MAIL_SEND_TIMEOUT_MS = 10_000;
+
+/** Hive Gateway's own default: a subgraph that has not answered in 10 s is not going to. */
+export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000;
+/** Tracing and correlation only: nothing that identifies or authenticates the client. */
+export const DEFAULT_SUBGRAPH_PROPAGATE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
+/** The longest an identity token lives (issue #14): a stolen one is worth minutes at most. */
+export const MAX_IDENTITY_TOKEN_TTL_SECONDS = 300;
+/** The gateway's own schema's name in the supergraph; no subgraph may take it. */
+export const GATEWAY_SUBGRAPH_NAME = 'gateway';
+/** Headers that carry the client's credential: never propagated, whatever SUBGRAPH_PROPAGATE_HEADERS says. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 /** Thrown when the environment holds an invalid setting; the message names the variable. */
 export class ConfigError extends Error {
@@ -176,7 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('SESSION_MAX_LIFETIME_SECONDS', 'must not be shorter than REFRESH_TOKEN_TTL_SECONDS');
   }
 
-  const config: Config = {
+  const config: Omit<Config, 'sso' | 'federation'> = {
     nodeEnv,
     host,
     port,
@@ -189,9 +305,12 @@ export function loadConfig(env: Env = process.env): Config {
     redisHealthCheckIntervalMs: read.integer('REDIS_HEALTH_CHECK_INTERVAL_MS', DEFAULT_REDIS_HEALTH_CHECK_INTERVAL_MS, { min: 50, max: 300_000 }),
     revocationPollIntervalMs: read.integer('REVOCATION_POLL_INTERVAL_MS', DEFAULT_REVOCATION_POLL_INTERVAL_MS, { min: 50, max: 300_000 }),
     encryptionSecret,
-    issuer: read.url('JWT_ISSUER', `http://localhost:${port === 0 ? DEFAULT_PORT : port}`),
+    // The listening address's own host name (not `localhost` beside a default HOST of
+    // 127.0.0.1): a browser that opens the printed URL shares a site with it and keeps the cookies.
+    issuer: read.url('JWT_ISSUER', localBaseUrl(host, port === 0 ? DEFAULT_PORT : port)),
     audience: read.string('JWT_AUDIENCE', DEFAULT_AUDIENCE),
     signingAlgorithm: read.oneOf('JWT_ALGORITHM', ['EdDSA', 'ES256'] as const, DEFAULT_SIGNING_ALGORITHM),
+    signingKeys: readSigningKeys(read),
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
     sessionMaxLifetimeSeconds,
@@ -210,9 +329,114 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectionsPerUser: read.integer('MAX_CONNECTIONS_PER_USER', DEFAULT_MAX_CONNECTIONS_PER_USER, { min: 1 }),
     maxSessionsPerUser: read.integer('MAX_SESSIONS_PER_USER', DEFAULT_MAX_SESSIONS_PER_USER, { min: 1, max: 100_000 }),
     rateLimits: readRateLimits(read),
+    mail: readMail(read, production),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULT_LOG_LEVEL),
   };
-  return Object.freeze(config);
+  return Object.freeze({ ...config, sso: readSso(read, config), federation: readFederation(read) });
+}
+
+function readFederation(read: EnvReader): FederationConfig | undefined {
+  const supergraphPath = read.optional('SUPERGRAPH');
+  const listed = read.list('SUBGRAPHS');
+  // Read (and so checked) with federation off too: a typo in one is not silently ignored.
+  const timeoutMs = read.integer('SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_TIMEOUT_MS, { min: 1, max: 600_000 });
+  const identityTokenTtlSeconds = read.integer('IDENTITY_TOKEN_TTL_SECONDS', MAX_IDENTITY_TOKEN_TTL_SECONDS, { min: 10, max: MAX_IDENTITY_TOKEN_TTL_SECONDS });
+  const propagated = read.optional('SUBGRAPH_PROPAGATE_HEADERS');
+  const audiencesListed = read.list('SUBGRAPH_AUDIENCES');
+  if (supergraphPath === undefined && listed.length === 0) return undefined;
+  const audiences = new Map(audiencesListed.map((pair) => namedValue('SUBGRAPH_AUDIENCES', pair)));
+  const subgraphs = listed.map((pair) => {
+    const [name, url] = namedValue('SUBGRAPHS', pair);
+    if (name === GATEWAY_SUBGRAPH_NAME) throw new ConfigError('SUBGRAPHS', `"${GATEWAY_SUBGRAPH_NAME}" is the gateway's own subgraph`);
+    if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) throw new ConfigError('SUBGRAPHS', `${name}: not an http(s) URL`);
+    return Object.freeze({ name, url, audience: audiences.get(name) ?? name });
+  });
+  if (new Set(subgraphs.map((subgraph) => subgraph.name)).size !== subgraphs.length) throw new ConfigError('SUBGRAPHS', 'names a subgraph twice');
+  for (const name of audiences.keys()) {
+    if (!subgraphs.some((subgraph) => subgraph.name === name) && supergraphPath === undefined)
+      throw new ConfigError('SUBGRAPH_AUDIENCES', `${name} is not in SUBGRAPHS`);
+  }
+  const propagateHeaders = read.list('SUBGRAPH_PROPAGATE_HEADERS').map((header) => header.toLowerCase());
+  for (const header of propagateHeaders) {
+    if (CREDENTIAL_HEADERS.has(header))
+      throw new ConfigError('SUBGRAPH_PROPAGATE_HEADERS', `${header} carries the client's credential and is never propagated`);
+  }
+  return Object.freeze({
+    subgraphs: Object.freeze(subgraphs),
+    supergraphPath,
+    timeoutMs,
+    propagateHeaders: Object.freeze(propagated === undefined ? DEFAULT_SUBGRAPH_PROPAGATE_HEADERS : propagateHeaders),
+    identityTokenTtlSeconds,
+  });
+}
+
+/** `name=value`, both non-empty; the name lower case and safe as a supergraph name. */
+function namedValue(variable: string, pair: string): [string, string] {
+  const at = pair.indexOf('=');
+  const name = pair.slice(0, at).trim();
+  const value = pair.slice(at + 1).trim();
+  if (at < 1 || value === '' || !/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(variable, `"${pair}" must be name=value with a lower-case name`);
+  return [name, value];
+}
+
+function readSigningKeys(read: EnvReader): SigningKeyConfig {
+  const rotationDays = read.integer('SIGNING_KEY_ROTATION_DAYS', DEFAULT_SIGNING_KEY_ROTATION_DAYS, { min: 1, max: 3650 });
+  const publishAheadHours = read.integer('SIGNING_KEY_PUBLISH_AHEAD_HOURS', DEFAULT_SIGNING_KEY_PUBLISH_AHEAD_HOURS, { min: 1, max: 30 * 24 });
+  // The next key is created when the current one is rotation - publish-ahead old: there must be such a time.
+  if (publishAheadHours >= rotationDays * 24) {
+    throw new ConfigError('SIGNING_KEY_PUBLISH_AHEAD_HOURS', 'must be shorter than SIGNING_KEY_ROTATION_DAYS');
+  }
+  return Object.freeze({
+    rotationDays,
+    publishAheadHours,
+    // At most 10 minutes: an instance that has not yet heard of a key made current at once (a
+    // manual rotation) signs with the old one meanwhile, within the retired keys' margin.
+    refreshIntervalMs: read.integer('SIGNING_KEY_REFRESH_INTERVAL_MS', DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS, { min: 1_000, max: 600_000 }),
+  });
+}
+
+/** SSO_PROVIDERS and, per provider NAME, SSO_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES, _DISPLAY_NAME. */
+function readSso(read: EnvReader, base: Omit<Config, 'sso' | 'federation'>): SsoConfig {
+  const names = read.list('SSO_PROVIDERS').map((name) => name.toLowerCase());
+  const providers: SsoProviderConfig[] = [];
+  for (const name of names) {
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(name)) {
+      throw new ConfigError('SSO_PROVIDERS', `"${name}" is not a provider name (a-z, 0-9 and _, starting with a letter, at most 32)`);
+    }
+    if (providers.some((provider) => provider.name === name)) throw new ConfigError('SSO_PROVIDERS', `"${name}" is listed twice`);
+    const prefix = `SSO_${name.toUpperCase()}_`;
+    const issuer = read.optional(`${prefix}ISSUER`);
+    if (issuer === undefined) throw new ConfigError(`${prefix}ISSUER`, 'is required for every provider in SSO_PROVIDERS');
+    if (!URL.canParse(issuer) || !['https:', 'http:'].includes(new URL(issuer).protocol)) throw new ConfigError(`${prefix}ISSUER`, 'must be an http(s):// URL');
+    // Everything the provider says, the ID token included, is trusted for arriving over TLS.
+    if (base.nodeEnv === 'production' && new URL(issuer).protocol !== 'https:') {
+      throw new ConfigError(`${prefix}ISSUER`, 'must be an https:// URL in production');
+    }
+    const clientId = read.optional(`${prefix}CLIENT_ID`);
+    if (clientId === undefined) throw new ConfigError(`${prefix}CLIENT_ID`, 'is required for every provider in SSO_PROVIDERS');
+    const clientSecret = read.optional(`${prefix}CLIENT_SECRET`);
+    // Never quoted in a message: only whether it is there.
+    if (clientSecret === undefined) throw new ConfigError(`${prefix}CLIENT_SECRET`, 'is required for every provider in SSO_PROVIDERS');
+    const scopes = [...new Set(read.string(`${prefix}SCOPES`, DEFAULT_SSO_SCOPES).split(/\s+/))];
+    if (!scopes.includes('openid')) throw new ConfigError(`${prefix}SCOPES`, 'must include openid');
+    providers.push(
+      Object.freeze({
+        name,
+        displayName: read.string(`${prefix}DISPLAY_NAME`, name.charAt(0).toUpperCase() + name.slice(1)),
+        issuer,
+        clientId,
+        clientSecret: new RedactedSecret(clientSecret),
+        scopes: Object.freeze(scopes),
+      }),
+    );
+  }
+  const returnToOrigins = read.optional('SSO_RETURN_TO_ORIGINS') === undefined ? base.allowedOrigins : Object.freeze(read.origins('SSO_RETURN_TO_ORIGINS'));
+  const callbackBaseUrl = read.url('SSO_CALLBACK_BASE_URL', base.issuer).replace(/\/+$/, '');
+  const callbackBase = new URL(callbackBaseUrl);
+  if (!['https:', 'http:'].includes(callbackBase.protocol) || callbackBase.search !== '' || callbackBase.hash !== '') {
+    throw new ConfigError('SSO_CALLBACK_BASE_URL', 'must be an http(s):// URL without query or fragment');
+  }
+  return Object.freeze({ providers: Object.freeze(providers), returnToOrigins, callbackBaseUrl });
 }
 
 function readRateLimits(read: EnvReader): RateLimitConfig {
@@ -237,6 +461,33 @@ function readRateLimits(read: EnvReader): RateLimitConfig {
     // At most 1000 a second, as for the credentials bucket: it counts whole milliseconds per token.
     usernameChangesPerHour: read.integer('RATE_LIMIT_USERNAME_CHANGES_PER_HOUR', DEFAULT_RATE_LIMITS.usernameChangesPerHour, { min: 1, max: 3600 * 1000 }),
     failedTokensPerMinute: read.integer('RATE_LIMIT_FAILED_TOKENS_PER_MINUTE', DEFAULT_RATE_LIMITS.failedTokensPerMinute, { min: 1 }),
+    emailCodeRequestsPerHour: read.integer('RATE_LIMIT_EMAIL_CODE_REQUESTS_PER_HOUR', DEFAULT_RATE_LIMITS.emailCodeRequestsPerHour, { min: 1 }),
+    emailCodeAttempts: read.integer('RATE_LIMIT_EMAIL_CODE_ATTEMPTS', DEFAULT_RATE_LIMITS.emailCodeAttempts, { min: 1, max: 100 }),
+    emailCodeAttemptWindowSeconds: read.integer('RATE_LIMIT_EMAIL_CODE_ATTEMPT_WINDOW_SECONDS', DEFAULT_RATE_LIMITS.emailCodeAttemptWindowSeconds, {
+      min: 1,
+      max: 24 * 3600,
+    }),
+  });
+}
+
+/**
+ * Email is on when SMTP_URL is set, and in development and test also without it (mail goes to
+ * the log, code included, so that a newcomer can sign in with one). Production never logs a
+ * code: EMAIL_ENABLED=true there without SMTP_URL refuses to start.
+ */
+function readMail(read: EnvReader, production: boolean): MailConfig {
+  const smtpUrl = read.smtpUrl('SMTP_URL');
+  const enabled = read.boolean('EMAIL_ENABLED', !production || smtpUrl !== undefined);
+  if (production && enabled && smtpUrl === undefined) throw new ConfigError('SMTP_URL', 'is required in production while EMAIL_ENABLED is on');
+  const from = read.mailbox('MAIL_FROM', DEFAULT_MAIL_FROM);
+  if (production && enabled && read.optional('MAIL_FROM') === undefined) {
+    throw new ConfigError('MAIL_FROM', 'is required in production while EMAIL_ENABLED is on (the development default is no real sender)');
+  }
+  return Object.freeze({
+    enabled,
+    smtpUrl,
+    from,
+    sendTimeoutMs: read.integer('MAIL_SEND_TIMEOUT_MS', DEFAULT_MAIL_SEND_TIMEOUT_MS, { min: 100, max: 120_000 }),
   });
 }
 
@@ -295,6 +546,25 @@ class EnvReader {
     if (raw === undefined) return undefined;
     if (!URL.canParse(raw) || !['redis:', 'rediss:'].includes(new URL(raw).protocol)) {
       throw new ConfigError(name, 'must be a redis:// or rediss:// URL');
+    }
+    return raw;
+  }
+
+  /** An smtp:// or smtps:// URL, or undefined when unset. Never quoted in the error: it may hold a password. */
+  smtpUrl(name: string): string | undefined {
+    const raw = this.optional(name);
+    if (raw === undefined) return undefined;
+    if (!URL.canParse(raw) || !['smtp:', 'smtps:'].includes(new URL(raw).protocol) || new URL(raw).hostname === '') {
+      throw new ConfigError(name, 'must be an smtp:// or smtps:// URL with a host');
+    }
+    return raw;
+  }
+
+  /** A sender: `address@host` or `Name <address@host>`, on one line. */
+  mailbox(name: string, fallback: string): string {
+    const raw = this.string(name, fallback);
+    if (/[\r\n]/.test(raw) || !/^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(raw)) {
+      throw new ConfigError(name, 'must be address@host or "Name <address@host>"');
     }
     return raw;
   }

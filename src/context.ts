@@ -22,7 +22,19 @@ export interface NodeServerContext {
  */
 export type ResolverServices = Pick<
   Services,
-  'accounts' | 'users' | 'sessions' | 'personalAccessTokens' | 'cookies' | 'securityEvents' | 'clock' | 'live' | 'sessionEvents' | 'authenticator' | 'logger'
+  | 'accounts'
+  | 'emailCodes'
+  | 'sso'
+  | 'users'
+  | 'sessions'
+  | 'personalAccessTokens'
+  | 'cookies'
+  | 'securityEvents'
+  | 'clock'
+  | 'live'
+  | 'sessionEvents'
+  | 'authenticator'
+  | 'logger'
 >;
 
 /** The per-request context every resolver sees. */

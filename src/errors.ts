@@ -7,8 +7,11 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'INVALID_CREDENTIALS'
   | 'USERNAME_TAKEN'
+  | 'INVALID_CODE'
+  | 'EMAIL_TAKEN'
   | 'RATE_LIMITED'
   | 'NOT_FOUND'
+  | 'SSO_FAILED'
   | 'INTERNAL';
 
 /** Why a credential was refused (extensions.reason of UNAUTHENTICATED). */
@@ -97,6 +100,28 @@ export class UsernameTakenError extends GatewayError {
   }
 }
 
+/**
+ * An email code refused: wrong, expired, consumed, replaced by a newer one, void after too many
+ * attempts, or sent for no account. One answer for all, so that it tells nothing of which.
+ */
+export class InvalidCodeError extends GatewayError {
+  readonly code = 'INVALID_CODE';
+  constructor() {
+    super('The code is invalid or has expired', { code: 'INVALID_CODE', field: 'code' });
+  }
+}
+
+/**
+ * The address being verified is already another account's verified address. Only the holder of
+ * a code sent to it, its owner, can be told so; claiming an address never tells.
+ */
+export class EmailTakenError extends GatewayError {
+  readonly code = 'EMAIL_TAKEN';
+  constructor() {
+    super('That email address already belongs to another account', { code: 'EMAIL_TAKEN', field: 'email' });
+  }
+}
+
 export class NotFoundError extends GatewayError {
   readonly code = 'NOT_FOUND';
   constructor(what: string) {
@@ -115,6 +140,43 @@ export class RateLimitedError extends GatewayError {
       code: 'RATE_LIMITED',
       retryAfter,
       http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },
+    });
+  }
+}
+
+/**
+ * Why a single sign-on failed (extensions.reason of SSO_FAILED). STATE_INVALID: the state is
+ * unknown, used, expired, or was started for another provider, purpose or account; REJECTED:
+ * the provider refused, or what it answered did not verify (the detail is logged, never shown);
+ * PROVIDER_UNAVAILABLE: the provider could not be reached; IDENTITY_TAKEN: the identity belongs
+ * to another account; ALREADY_LINKED: the account has another identity at that provider.
+ */
+export type SsoFailureReason = 'STATE_INVALID' | 'REJECTED' | 'PROVIDER_UNAVAILABLE' | 'IDENTITY_TAKEN' | 'ALREADY_LINKED';
+
+const SSO_FAILURE_MESSAGES: Record<SsoFailureReason, string> = {
+  STATE_INVALID: 'The sign-in has expired or was already completed; start again',
+  REJECTED: 'The sign-in provider did not confirm the sign-in',
+  PROVIDER_UNAVAILABLE: 'The sign-in provider is unavailable; try again later',
+  IDENTITY_TAKEN: 'This identity is linked to another account',
+  ALREADY_LINKED: 'The account is already linked to an identity at this provider',
+};
+
+export class SsoError extends GatewayError {
+  readonly code = 'SSO_FAILED';
+  constructor(readonly reason: SsoFailureReason) {
+    // The provider being down is the one failure that is neither the client's nor final.
+    super(SSO_FAILURE_MESSAGES[reason], { code: 'SSO_FAILED', reason, ...(reason === 'PROVIDER_UNAVAILABLE' ? { http: { status: 503 } } : {}) });
+  }
+}
+
+/** unlinkSsoIdentity refused: the account would have no way left to sign in. */
+export class LastSignInMethodError extends GatewayError {
+  readonly code = 'BAD_USER_INPUT';
+  constructor() {
+    super('The account would have no way left to sign in; set a password or link another identity first', {
+      code: 'BAD_USER_INPUT',
+      field: 'provider',
+      reason: 'LAST_SIGN_IN_METHOD',
     });
   }
 }

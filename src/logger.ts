@@ -33,10 +33,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: undefined }, destination);
 }
 
-/** A URL's path and query with the `token` parameter's value removed, safe to log. */
+/**
+ * Query parameters that carry credentials: `token` (an access token on an SSE URL), and the
+ * authorization `code` and `state` a provider sends to the single sign-on callback.
+ */
+const SECRET_QUERY_PARAMETERS = ['token', 'code', 'state'];
+
+/** A URL's path and query with the values of credential parameters removed, safe to log. */
 export function redactUrl(url: URL): string {
-  if (!url.searchParams.has('token')) return url.pathname + url.search;
+  if (!SECRET_QUERY_PARAMETERS.some((name) => url.searchParams.has(name))) return url.pathname + url.search;
   const safe = new URL(url);
-  safe.searchParams.set('token', '[redacted]');
+  for (const name of SECRET_QUERY_PARAMETERS) if (safe.searchParams.has(name)) safe.searchParams.set(name, '[redacted]');
   return safe.pathname + safe.search;
 }

@@ -6,6 +6,9 @@ import { type RateLimiterStore, redisRateLimiterStore } from './abuse/rate-limit
 import { redisTokenBuckets } from './abuse/redis-token-bucket.js';
 import { AccountDeletions } from './accounts/account-deletions.js';
 import { Accounts } from './accounts/accounts.js';
+import { EmailCodeStore } from './accounts/email-codes/email-code-store.js';
+import { EmailCodes } from './accounts/email-codes/email-codes.js';
+import { CodeHasher } from './accounts/email-codes/one-time-code.js';
 import { forgetChangedUsers } from './accounts/forget-changed-users.js';
 import { UserCache } from './accounts/user-cache.js';
 import { UserStore } from './accounts/user-store.js';
@@ -18,11 +21,14 @@ import { PersonalAccessTokenStore } from './auth/personal-access-tokens/token-st
 import { PersonalAccessTokenVerifier } from './auth/personal-access-tokens/token-verifier.js';
 import { PersonalAccessTokens } from './auth/personal-access-tokens/personal-access-tokens.js';
 import { SecretBox } from './auth/secret-box.js';
+import { signingKeyStore } from './auth/signing-key-store.js';
 import { SigningKeys } from './auth/signing-keys.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { GatewayHooks } from './hooks.js';
 import { Retention } from './db/retention.js';
+import { createMailOutbox } from './mail/create-mail-outbox.js';
+import type { MailOutbox } from './mail/mail-outbox.js';
 import type { Database } from './db/tables.js';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { LiveConnections } from './realtime/live-connections.js';
@@ -39,6 +45,10 @@ import { RevokedSessions } from './revocation/revoked-sessions.js';
 import { RevokedUsers } from './revocation/revoked-users.js';
 import { AuthCookies } from './sessions/auth-cookies.js';
 import { SessionStore } from './sessions/session-store.js';
+import { SsoIdentityStore } from './sso/identity-store.js';
+import { SsoPendingLogins } from './sso/pending-logins.js';
+import { SingleSignOn } from './sso/single-sign-on.js';
+import { SsoProviders } from './sso/sso-providers.js';
 import { SecurityEventLog } from './security-events/security-event-log.js';
 import type { SecurityEventRecorder } from './security-events/security-event.js';
 
@@ -53,6 +63,12 @@ export interface Services {
   readonly userCache: UserCache;
   readonly sessions: SessionStore;
   readonly accounts: Accounts;
+  /** Email addresses, their verification, sign-in with email codes and password reset. */
+  readonly emailCodes: EmailCodes;
+  /** Where mail goes, in the background; undefined when email is off (EMAIL_ENABLED). */
+  readonly mail: MailOutbox | undefined;
+  /** Single sign-on over OpenID Connect with the SSO_PROVIDERS, and the identities linked to accounts. */
+  readonly sso: SingleSignOn;
   readonly passwords: PasswordHasher;
   /** Limits on credential mutations: per client IP, and per account on failed passwords. */
   readonly rateLimits: RateLimits;
@@ -106,21 +122,6 @@ export async function createServices({
   ...dependencies
 }: ServiceDependencies): Promise<Services> {
   const securityEvents = dependencies.securityEvents ?? new SecurityEventLog({ logger, clock });
-  const signingKeys = await SigningKeys.open({
-    db,
-    box: new SecretBox(config.encryptionSecret, 'signing-keys'),
-    algorithm: config.signingAlgorithm,
-    clock,
-    securityEvents,
-  });
-  const accessTokens = new AccessTokens({
-    keys: signingKeys,
-    clock,
-    issuer: config.issuer,
-    audience: config.audience,
-    ttlSeconds: config.accessTokenTtlSeconds,
-    extraClaims: dependencies.hooks?.accessTokenClaims,
-  });
   const users = new UserStore(db);
   // With REDIS_URL, Redis carries what instances must share: revocations, session events and
   // rate-limit counts. Without it, all three stay in this process.
@@ -154,6 +155,36 @@ export async function createServices({
     loadDeletedUsersSince: (since) => revocationLog.usersDeletedSince(since),
     loadUserRevocationsSince: (since) => revocationLog.userRevocationsSince(since),
     loadUsersChangedSince: (since) => revocationLog.usersChangedSince(since),
+    loadSigningKeysRevokedSince: (since) => revocationLog.signingKeysRevokedSince(since),
+  });
+  // After revocations, which tell the other instances of a key this one revokes.
+  let signingKeys: SigningKeys;
+  try {
+    signingKeys = await SigningKeys.open({
+      store: signingKeyStore(config, db, clock, securityEvents),
+      clock,
+      refreshIntervalMs: config.signingKeys.refreshIntervalMs,
+      onRevoked: (kid) => revocations.announceSigningKeyRevocation(kid),
+      logger,
+    });
+  } catch (error) {
+    // A wrong GATEWAY_ENCRYPTION_SECRET fails here: the start fails without leaving Redis connected.
+    revocations.close();
+    await redis?.close();
+    throw error;
+  }
+  const accessTokens = new AccessTokens({
+    keys: signingKeys,
+    clock,
+    issuer: config.issuer,
+    audience: config.audience,
+    ttlSeconds: config.accessTokenTtlSeconds,
+    extraClaims: dependencies.hooks?.accessTokenClaims,
+  });
+  // A revoked key's tokens are refused at once, those already verified and remembered included.
+  const stopRefusingRevokedKeys = revocations.onSigningKeyRevoked((kid) => {
+    signingKeys.refuse(kid);
+    accessTokens.forgetKey(kid);
   });
   const personalAccessTokenCache = new PersonalAccessTokenCache({ clock });
   // Registered before any revocation is applied (the catch-up below), and first, as it was
@@ -208,6 +239,35 @@ export async function createServices({
     deletions: accountDeletions,
     securityEvents,
   });
+  const mail = createMailOutbox(config.mail, logger);
+  const emailCodes = new EmailCodes({
+    db,
+    users,
+    codes: new EmailCodeStore(db),
+    codeHasher: new CodeHasher(config.encryptionSecret),
+    accounts,
+    sessions,
+    passwords,
+    passwordAttempts: rateLimits.accountLockout,
+    outbox: mail,
+    clock,
+    maxAttempts: config.rateLimits.emailCodeAttempts,
+    onUserChanged: (userId) => revocations.announce({ userId, userChanged: true }),
+    securityEvents,
+    logger,
+  });
+  const sso = new SingleSignOn({
+    config: config.sso,
+    providers: new SsoProviders({ providers: config.sso.providers, logger }),
+    pendingLogins: new SsoPendingLogins({ db, clock, box: new SecretBox(config.encryptionSecret, 'sso-pending-logins') }),
+    identities: new SsoIdentityStore(db),
+    users,
+    accounts,
+    emailSignIn: config.mail.enabled,
+    clock,
+    logger,
+    securityEvents,
+  });
   const retention = new Retention({
     db,
     clock,
@@ -216,6 +276,7 @@ export async function createServices({
     refreshReuseGraceMs: config.refreshReuseGraceSeconds * 1000,
   });
   retention.start();
+  signingKeys.start();
   return {
     config,
     clock,
@@ -225,6 +286,9 @@ export async function createServices({
     userCache,
     sessions,
     accounts,
+    emailCodes,
+    mail,
+    sso,
     passwords,
     rateLimits,
     signingKeys,
@@ -253,10 +317,14 @@ export async function createServices({
     securityEvents,
     async close() {
       await retention.stop();
+      await signingKeys.stop();
+      stopRefusingRevokedKeys();
       stopEndingRevokedChannels();
       stopForgettingRevokedTokens();
       stopForgettingChangedUsers();
       live.dispose();
+      // Mails in flight get their timeout to go out.
+      await mail?.close();
       sessionEvents.close();
       revocations.close();
       await redis?.close();

@@ -105,6 +105,9 @@ describe('TRUSTED_PROXIES and ALLOWED_ORIGINS validation', () => {
       failedLoginWindowSeconds: 900,
       usernameChangesPerHour: 5,
       failedTokensPerMinute: 30,
+      emailCodeRequestsPerHour: 2,
+      emailCodeAttempts: 5,
+      emailCodeAttemptWindowSeconds: 900,
     });
     expect(loadConfig({}).rateLimits).toEqual(DEFAULT_RATE_LIMITS);
     expect(loadConfig({ RATE_LIMIT_CREDENTIALS_PER_SECOND: '50' }).rateLimits.credentialsBurst).toBe(50);

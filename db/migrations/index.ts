@@ -7,6 +7,10 @@ import * as m0005 from './0005_user_session_revocations.js';
 import * as m0006 from './0006_refresh_token_grace_binding.js';
 import * as m0007 from './0007_user_credential_version.js';
 import * as m0008 from './0008_change_indexes.js';
+import * as m0009 from './0009_signing_key_lifecycle.js';
+import * as m0010 from './0010_drop_successor_sweep_index.js';
+import * as m0011 from './0011_email_addresses.js';
+import * as m0012 from './0012_single_sign_on.js';
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so that the same
@@ -21,4 +25,8 @@ export const migrations: Record<string, Migration> = {
   '0006_refresh_token_grace_binding': m0006,
   '0007_user_credential_version': m0007,
   '0008_change_indexes': m0008,
+  '0009_signing_key_lifecycle': m0009,
+  '0010_drop_successor_sweep_index': m0010,
+  '0011_email_addresses': m0011,
+  '0012_single_sign_on': m0012,
 };

@@ -56,7 +56,37 @@ export function limitedMutations(config: RateLimitConfig): LimitedMutations {
     updateUsername: [credentials, { points: config.usernameChangesPerHour, perSeconds: HOUR_SECONDS, key: 'account', shape: 'bucket' }],
     // Minting is bounded by the live tokens a user may hold; aliases must not mint several per request.
     createPersonalAccessToken: [],
+    // Email codes (src/accounts/email-codes/): sending one, per address and per IP; checking one,
+    // per address (per account for verifyEmail, which names none) and per IP. Each code is also
+    // void after as many checks as the window allows (EmailCodes' maxAttempts).
+    requestEmailCode: [credentials, ...emailCodeRequests(config, { argument: 'email', normalize: 'lowercase' })],
+    updateEmail: [credentials, ...emailCodeRequests(config, { argument: 'email', normalize: 'lowercase' })],
+    signInWithEmailCode: [credentials, ...emailCodeAttempts(config, { argument: 'email', normalize: 'lowercase' })],
+    resetPassword: [credentials, ...emailCodeAttempts(config, { argument: 'email', normalize: 'lowercase' })],
+    verifyEmail: [credentials, ...emailCodeAttempts(config, 'account')],
+    // Single sign-on (src/sso/): each start stores a pending sign-in, each completion exchanges a
+    // code with the provider. The browser routes (GET /auth/sso/...) count as these two.
+    startSso: [credentials],
+    completeSso: [credentials],
+    linkSsoIdentity: [credentials],
   } satisfies LimitedMutations);
+}
+
+/** RATE_LIMIT_EMAIL_CODE_REQUESTS_PER_HOUR per address (or account) and per client IP. */
+function emailCodeRequests(config: RateLimitConfig, key: LimitKey): DeclaredLimit[] {
+  return [
+    { points: config.emailCodeRequestsPerHour, perSeconds: HOUR_SECONDS, key },
+    { points: config.emailCodeRequestsPerHour, perSeconds: HOUR_SECONDS, key: 'client' },
+  ];
+}
+
+/** RATE_LIMIT_EMAIL_CODE_ATTEMPTS per RATE_LIMIT_EMAIL_CODE_ATTEMPT_WINDOW_SECONDS, per address (or account) and per client IP. */
+function emailCodeAttempts(config: RateLimitConfig, key: LimitKey): DeclaredLimit[] {
+  const { emailCodeAttempts: points, emailCodeAttemptWindowSeconds: perSeconds } = config;
+  return [
+    { points, perSeconds, key },
+    { points, perSeconds, key: 'client' },
+  ];
 }
 
 /**

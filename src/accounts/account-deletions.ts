@@ -17,9 +17,11 @@ export interface AccountDeletionsOptions {
 }
 
 /**
- * Deletes accounts. The user's sessions, refresh tokens and personal access tokens go with the
- * row (ON DELETE CASCADE); what could still be presented afterwards is remembered in
- * deleted_credentials, without any link to the account, for as long as it could have been
+ * Deletes accounts. The user's sessions, refresh tokens, personal access tokens, single sign-on
+ * identities and links in progress (sso_identities, sso_pending_logins) go with the row (ON
+ * DELETE CASCADE). An identity leaves no record: it is no credential anyone presents, and its
+ * next sign-in creates a new account (src/sso/). What could still be presented afterwards is
+ * remembered in deleted_credentials, without any link to the account, for as long as it could have been
  * valid: so that a restarted instance still refuses the sessions' access tokens, and a deleted
  * account's tokens are answered USER_NOT_FOUND instead of TOKEN_INVALID. The account's id is
  * kept there too, for one access-token lifetime only, for the instances that catch up.

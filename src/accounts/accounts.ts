@@ -9,7 +9,10 @@ import type { SecurityEventRecorder } from '../security-events/security-event.js
 import { sessionName, storedUserAgent } from '../sessions/device-name.js';
 import type { PresentingClient } from '../sessions/client-fingerprint.js';
 import type { SessionGrant, SessionStore } from '../sessions/session-store.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/tables.js';
 import type { AccountDeletions } from './account-deletions.js';
+import { parseEmailAddress } from './email-codes/email-address.js';
 import type { UserCache, UserProfile } from './user-cache.js';
 import type { UserRow, UserStore } from './user-store.js';
 import { parseUsername } from './username.js';
@@ -24,6 +27,11 @@ export interface Credentials {
   readonly username: string;
   readonly password: string;
   readonly deviceName?: string | null;
+}
+
+/** What register takes: the credentials, and an email address to store unverified. */
+export interface Registration extends Credentials {
+  readonly email?: string | null;
 }
 
 /** A session started or refreshed, with everything the client is handed. */
@@ -89,14 +97,18 @@ export class Accounts {
     this.#options = Object.freeze({ ...options });
   }
 
-  /** Creates an account and signs it in. */
-  async register(input: Credentials, client: ClientInfo): Promise<SignedIn> {
+  /**
+   * Creates an account and signs it in. An email address is stored unverified, whoever else
+   * claims or holds it; its code is asked for with requestEmailCode(VERIFY_EMAIL).
+   */
+  async register(input: Registration, client: ClientInfo): Promise<SignedIn> {
     const { username } = parseUsername(input.username);
     const password = normalizePassword(input.password);
+    const email = input.email == null ? undefined : parseEmailAddress(input.email);
     const name = sessionName(input.deviceName, client.userAgent);
     const { users, hasher, clock } = this.#options;
     if (await users.findByUsername(username)) throw new UsernameTakenError();
-    const user = await users.create(username, await hasher.hash(password), clock.now());
+    const user = await users.create(username, await hasher.hash(password), clock.now(), email);
     const grant = await this.#startSession(user, name, client);
     // The account was changed or deleted between its creation and here, by someone who signed in to it.
     if (!grant) throw new InvalidCredentialsError();
@@ -117,6 +129,30 @@ export class Accounts {
     if (!grant) throw this.#refused({ event: 'auth.login.failed', client }, { username: input.username, reason: 'CREDENTIALS_CHANGED', userId: user.id });
     this.#options.securityEvents?.record({ event: 'auth.login.succeeded', userId: user.id, username: input.username, sessionId: grant.session.id, client });
     return this.#signedIn(user, grant);
+  }
+
+  /**
+   * Signs in an account whose owner proved who they are some other way than its password (an
+   * email code, single sign-on), through the session creation login uses. `proof` runs in the
+   * session's transaction, so that what it consumes is consumed only with the session. Undefined
+   * when the account is gone or its credential version is no longer the one `user` was read with
+   * (a password reset landed since): the proof is then left unconsumed.
+   */
+  async signInWithProof(
+    user: UserRow,
+    device: { readonly deviceName?: string | null; readonly client: ClientInfo },
+    proof?: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<SignedIn | undefined> {
+    const grant = await this.#startSession(user, sessionName(device.deviceName, device.client.userAgent), device.client, proof);
+    return grant && this.#signedIn(user, grant);
+  }
+
+  /**
+   * Checks the current password of a signed-in user before a change to the account's
+   * credentials, counted against the account's lockout; INVALID_CREDENTIALS when wrong.
+   */
+  async reauthenticate(userId: string, password: string, client?: ClientInfo, sessionId?: string): Promise<UserRow> {
+    return this.#checkOwnPassword(userId, password, { event: 'auth.reauthentication.failed', userId, sessionId, client });
   }
 
   /**
@@ -190,14 +226,22 @@ export class Accounts {
   }
 
   /** Undefined when the account's credential version is no longer the one checked (or it is gone). */
-  async #startSession(user: UserRow, name: string, client: ClientInfo): Promise<SessionGrant | undefined> {
-    const grant = await this.#options.sessions.create({
-      userId: user.id,
-      credentialVersion: user.credential_version,
-      name,
-      userAgent: storedUserAgent(client.userAgent),
-      ip: client.ip,
-    });
+  async #startSession(
+    user: UserRow,
+    name: string,
+    client: ClientInfo,
+    proof?: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<SessionGrant | undefined> {
+    const grant = await this.#options.sessions.create(
+      {
+        userId: user.id,
+        credentialVersion: user.credential_version,
+        name,
+        userAgent: storedUserAgent(client.userAgent),
+        ip: client.ip,
+      },
+      proof,
+    );
     if (grant) this.#options.onSessionStarted?.(user.id, grant.session.id);
     return grant;
   }

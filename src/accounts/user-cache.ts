@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { UserRow } from './user-store.js';
 
 /** What a request shows of its caller's account: never the password hash or the credential version. */
-export type UserProfile = Pick<UserRow, 'id' | 'username' | 'created_at'>;
+export type UserProfile = Pick<UserRow, 'id' | 'username' | 'created_at' | 'email' | 'email_verified_at'>;
 
 export interface UserCacheOptions {
   /** Reads one user by id from the database. */
@@ -79,6 +79,6 @@ export class UserCache {
 }
 
 /** Copies the profile out of a row, so that a full row's hash is not kept alive by the cache. */
-function profileOf({ id, username, created_at }: UserProfile): UserProfile {
-  return { id, username, created_at };
+function profileOf({ id, username, created_at, email, email_verified_at }: UserProfile): UserProfile {
+  return { id, username, created_at, email, email_verified_at };
 }

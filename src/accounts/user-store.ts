@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from '../db/tables.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
-import { UsernameTakenError } from '../errors.js';
+import { EmailTakenError, UsernameTakenError } from '../errors.js';
+import type { EmailAddress } from './email-codes/email-address.js';
 import { usernameKey } from './username.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -16,9 +17,10 @@ export class UserStore {
 
   /**
    * Inserts a user; USERNAME_TAKEN when the name is in use in any letter case. A null
-   * passwordHash makes an account that no password signs in to.
+   * passwordHash makes an account that no password signs in to. An email address is stored
+   * unverified.
    */
-  async create(username: string, passwordHash: string | null, now: number): Promise<UserRow> {
+  async create(username: string, passwordHash: string | null, now: number, email?: EmailAddress): Promise<UserRow> {
     const row: UserRow = {
       id: randomUUID(),
       username,
@@ -27,6 +29,9 @@ export class UserStore {
       credential_version: 0,
       created_at: now,
       updated_at: now,
+      email: email?.email ?? null,
+      email_key: email?.key ?? null,
+      email_verified_at: null,
     };
     try {
       await this.#db.insertInto('users').values(row).execute();
@@ -43,6 +48,52 @@ export class UserStore {
 
   findByUsername(username: string): Promise<UserRow | undefined> {
     return this.#db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
+  }
+
+  /** The account whose verified address has this key (emailKey), if any. */
+  findByVerifiedEmail(emailKey: string): Promise<UserRow | undefined> {
+    // Both conditions, so that the partial unique index (verified addresses) serves the look-up.
+    return this.#db.selectFrom('users').selectAll().where('email_key', '=', emailKey).where('email_verified_at', 'is not', null).executeTakeFirst();
+  }
+
+  /**
+   * Sets a user's address. The same address in another spelling stays verified if it was; any
+   * other is stored unverified. Never refused for an address another account holds: that would
+   * tell whether it does (db/migrations/0011).
+   */
+  async setEmail(id: string, email: EmailAddress, now: number): Promise<void> {
+    await this.#db
+      .updateTable('users')
+      .set((eb) => ({
+        email: email.email,
+        email_key: email.key,
+        // Every right-hand side reads the row as it was before the update.
+        email_verified_at: eb.case().when('email_key', '=', email.key).then(eb.ref('email_verified_at')).else(null).end(),
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Marks a user's address verified, while it is still `emailKey` and unverified; false when it
+   * is not. EMAIL_TAKEN when another account has verified it meanwhile. `executor` is the
+   * transaction it belongs to, if any.
+   */
+  async markEmailVerified(id: string, emailKey: string, now: number, executor: Kysely<Database> = this.#db): Promise<boolean> {
+    try {
+      const result = await executor
+        .updateTable('users')
+        .set({ email_verified_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('email_key', '=', emailKey)
+        .where('email_verified_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new EmailTakenError();
+      throw error;
+    }
   }
 
   /** Renames a user; USERNAME_TAKEN when another account holds the name. */

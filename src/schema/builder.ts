@@ -1,5 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import DirectivePlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
 import { hasScope, type Caller, type SessionCaller } from '../auth/caller.js';
 import type { GatewayContext } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
@@ -26,7 +28,9 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date | number } };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin],
+  // Federation after scope auth, which wraps resolvers (the plugin's own advice). Neither changes
+  // builder.toSchema(): the federation fields exist only in toSubGraphSchema (src/schema/subgraph.ts).
+  plugins: [ScopeAuthPlugin, DirectivePlugin, FederationPlugin],
   // Non-null unless a field says otherwise, as the contract has it.
   defaultFieldNullability: false,
   scopeAuth: {

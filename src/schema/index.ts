@@ -3,6 +3,8 @@ import './scalars.js';
 import './user.js';
 import './session.js';
 import './auth.js';
+import './email.js';
+import './sso.js';
 import './personal-access-token.js';
 import './session-events.js';
 

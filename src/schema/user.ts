@@ -1,4 +1,5 @@
 import type { UserProfile } from '../accounts/user-cache.js';
+import { hasScope } from '../auth/caller.js';
 import { builder } from './builder.js';
 
 export const UserType = builder.objectRef<UserProfile>('User').implement({
@@ -6,7 +7,21 @@ export const UserType = builder.objectRef<UserProfile>('User').implement({
     id: t.exposeID('id'),
     username: t.exposeString('username'),
     createdAt: t.field({ type: 'DateTime', resolve: (user) => user.created_at }),
+    email: t.exposeString('email', { nullable: true, description: "The account's address, verified or not; null without one." }),
+    emailVerified: t.boolean({
+      description: 'Whether `email` was verified with a code; only a verified address signs in with a code or resets the password.',
+      resolve: (user) => user.email_verified_at !== null,
+    }),
   }),
+});
+
+// An entity, so that subgraphs add fields to User (`orders`). The gateway resolves a reference
+// only to the caller's own account, with the scope `me` needs: a subgraph that returns another
+// user's id cannot make the gateway read that user's profile for it.
+builder.asEntity(UserType, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: ({ id }, { caller, services }) =>
+    caller !== null && caller.userId === id && hasScope(caller, 'profile:read') ? services.accounts.profile(id) : null,
 });
 
 builder.queryField('me', (t) =>

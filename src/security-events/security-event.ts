@@ -15,12 +15,40 @@ export type SecurityEventName =
   | 'account.registered'
   | 'account.password_changed'
   | 'account.deleted'
+  /** An email code was asked for (reason: its purpose); userId null when no account has the address, and then nothing was sent. */
+  | 'auth.email_code.requested'
+  /** A sign-in with an email code; sessionId is the new session. */
+  | 'auth.email_code.succeeded'
+  /** A refused sign-in code (reason: a CodeRefusal); the client is told INVALID_CODE. */
+  | 'auth.email_code.failed'
+  /** The account's address was set or changed (unverified unless it is the same address). */
+  | 'account.email_changed'
+  | 'account.email_verified'
+  /** A refused verification code (reason: a CodeRefusal, or EMAIL_TAKEN). */
+  | 'account.email_verification.failed'
+  /** A password set with a reset code; each session gets a session.revoked (PASSWORD_CHANGED). */
+  | 'account.password_reset'
+  /** A refused reset code (reason: a CodeRefusal). */
+  | 'account.password_reset.failed'
+  /** A single sign-on to an existing account (reason: the provider); sessionId is the new session. */
+  | 'auth.sso.succeeded'
+  /** A refused single sign-on or link (reason: `<provider>:<SsoFailureReason>`); userId is the linking account's. */
+  | 'auth.sso.failed'
+  /** An account created by the first single sign-on of an identity (reason: the provider), and its first session. */
+  | 'account.sso_registered'
+  /** An identity linked to the account by its signed-in user (reason: the provider). */
+  | 'account.sso_linked'
+  | 'account.sso_unlinked'
   /** A rotated refresh token presented again outside the grace window; its session is revoked. */
   | 'session.refresh_reuse_detected'
   | 'session.revoked'
   | 'pat.created'
   | 'pat.revoked'
-  | 'key.created';
+  | 'key.created'
+  /** A key was made the one that signs: now, or from its activation (reason SCHEDULED, MANUAL, ALGORITHM_CHANGED, REVOKED). */
+  | 'key.rotated'
+  /** A key was revoked: refused by every instance within the revocation bound, no longer published. */
+  | 'key.revoked';
 
 export type SecurityEventOutcome = 'success' | 'failure';
 
@@ -33,11 +61,26 @@ export const SECURITY_EVENT_OUTCOMES: Readonly<Record<SecurityEventName, Securit
   'account.registered': 'success',
   'account.password_changed': 'success',
   'account.deleted': 'success',
+  'auth.email_code.requested': 'success',
+  'auth.email_code.succeeded': 'success',
+  'auth.email_code.failed': 'failure',
+  'account.email_changed': 'success',
+  'account.email_verified': 'success',
+  'account.email_verification.failed': 'failure',
+  'account.password_reset': 'success',
+  'account.password_reset.failed': 'failure',
+  'auth.sso.succeeded': 'success',
+  'auth.sso.failed': 'failure',
+  'account.sso_registered': 'success',
+  'account.sso_linked': 'success',
+  'account.sso_unlinked': 'success',
   'session.refresh_reuse_detected': 'failure',
   'session.revoked': 'success',
   'pat.created': 'success',
   'pat.revoked': 'success',
   'key.created': 'success',
+  'key.rotated': 'success',
+  'key.revoked': 'success',
 });
 
 /**
@@ -87,7 +130,7 @@ export interface SecurityEvent {
   readonly ip: string | null;
   /** The client's User-Agent, cut to 512 characters, control characters removed. */
   readonly userAgent: string | null;
-  /** Internal detail: a PasswordCheckFailure, or a session's revocation reason (LOGOUT, REFRESH_TOKEN_REUSED, ...). */
+  /** Internal detail: a PasswordCheckFailure, a session's revocation reason (LOGOUT, REFRESH_TOKEN_REUSED, ...), a key rotation's. */
   readonly reason: string | null;
 }
 

@@ -101,9 +101,11 @@ export class SessionStore {
 
   /**
    * Starts a session and issues its first refresh token; undefined when the account is gone or
-   * its credential version is no longer `input.credentialVersion`.
+   * its credential version is no longer `input.credentialVersion`. `alongside` is a write that
+   * stands or falls with the session, in the same transaction: a one-time proof (an email code)
+   * is consumed only by the session it starts, and a throw from it leaves neither.
    */
-  async create(input: NewSession): Promise<SessionGrant | undefined> {
+  async create(input: NewSession, alongside?: (trx: Transaction<Database>) => Promise<void>): Promise<SessionGrant | undefined> {
     const { db, clock, refreshTokenTtlSeconds, sessionMaxLifetimeSeconds } = this.#options;
     const now = clock.now();
     const absoluteExpiresAt = now + sessionMaxLifetimeSeconds * 1000;
@@ -134,6 +136,7 @@ export class SessionStore {
         .where('credential_version', '=', input.credentialVersion)
         .executeTakeFirst();
       if (Number(locked.numUpdatedRows) === 0) return undefined;
+      await alongside?.(trx);
       // Under that lock, so that concurrent sign-ins to one account count each other.
       const evictedIds = await this.#evictBeyondLimit(trx, input.userId, now);
       await trx.insertInto('sessions').values(session).execute();
