@@ -430,12 +430,14 @@ function readSso(read: EnvReader, base: Omit<Config, 'sso' | 'federation'>): Sso
       }),
     );
   }
-  const returnToOrigins = read.optional('SSO_RETURN_TO_ORIGINS') === undefined ? base.allowedOrigins : Object.freeze(read.origins('SSO_RETURN_TO_ORIGINS'));
+  const listedReturnOrigins = read.optional('SSO_RETURN_TO_ORIGINS') === undefined ? base.allowedOrigins : read.origins('SSO_RETURN_TO_ORIGINS');
   const callbackBaseUrl = read.url('SSO_CALLBACK_BASE_URL', base.issuer).replace(/\/+$/, '');
   const callbackBase = new URL(callbackBaseUrl);
   if (!['https:', 'http:'].includes(callbackBase.protocol) || callbackBase.search !== '' || callbackBase.hash !== '') {
     throw new ConfigError('SSO_CALLBACK_BASE_URL', 'must be an http(s):// URL without query or fragment');
   }
+  // The gateway's own origin too: its account page (/account) signs in through the browser flow.
+  const returnToOrigins = Object.freeze([...new Set([...listedReturnOrigins, callbackBase.origin])]);
   return Object.freeze({ providers: Object.freeze(providers), returnToOrigins, callbackBaseUrl });
 }
 

@@ -16,6 +16,7 @@ import {
 } from './helpers/browser.js';
 import { describe, expect, PASSWORD, signIn, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
+import { otherCode, startEmailGateway, verifiedAccount } from './helpers/email-accounts.js';
 import type { TestGateway } from './helpers/test-gateway.js';
 
 // The account page and GraphiQL in a real browser: Debian's Chromium driven by playwright-core.
@@ -326,6 +327,64 @@ describe.skipIf(!available)('the account page in Chromium', () => {
       await stranger.close();
     }
   }, 180_000);
+
+  test('signs in with a code mailed to a verified address; a wrong code is said in words', async () => {
+    const gateway = await startEmailGateway();
+    try {
+      const email = 'carol@example.com';
+      await verifiedAccount(gateway, 'carol', email);
+      const { page, problems } = await openPage(await newContext());
+      await page.goto(`${gateway.origin}/account`);
+      await view(page, 'Sign in or create an account');
+      // No provider is configured: no single-sign-on card.
+      expect(await page.getByRole('heading', { name: 'Single sign-on' }).isVisible()).toBe(false);
+
+      await page.locator('form[name="email-address"]').getByLabel('Email address').fill(email);
+      await page.getByRole('button', { name: 'Send me a code' }).click();
+      const codeForm = page.locator('form[name="email-code"]');
+      await codeForm.waitFor();
+      await poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).toBe('code');
+      const { code } = await gateway.smtp.mailTo(email);
+      await codeForm.getByLabel('Code').fill(otherCode(code!));
+      await codeForm.getByRole('button', { name: 'Sign in with the code' }).click();
+      await poll(() => codeForm.getByRole('alert').textContent()).toBe('That code is wrong or no longer valid. Ask for a new one.');
+      await screenshot(page, '6-email-code');
+
+      await codeForm.getByLabel('Code').fill(code!);
+      await codeForm.getByRole('button', { name: 'Sign in with the code' }).click();
+      await view(page, 'Profile');
+      expect(await page.locator('#profile-username').textContent()).toBe('carol');
+      expect(unexpected(problems)).toEqual([]);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('offers a link per single-sign-on provider, into the browser flow and back to the page', async ({ startGateway }) => {
+    // Discovery happens at the first sign-in, so a provider that is not even running is listed.
+    const sso = {
+      SSO_PROVIDERS: 'acme',
+      SSO_ACME_ISSUER: 'http://127.0.0.1:9/',
+      SSO_ACME_CLIENT_ID: 'gateway',
+      SSO_ACME_CLIENT_SECRET: 'not-a-real-secret',
+      SSO_ACME_DISPLAY_NAME: 'Acme ID',
+    };
+    const gateway = await startGateway({ env: sso });
+    const { page } = await openPage(await newContext());
+    await page.goto(`${gateway.origin}/account#devices`);
+    await view(page, 'Sign in or create an account');
+    const link = page.getByRole('link', { name: 'Sign in with Acme ID' });
+    await link.waitFor();
+    const href = new URL((await link.getAttribute('href'))!);
+    expect(`${href.origin}${href.pathname}`).toBe(`${gateway.origin}/auth/sso/acme`);
+    // Back to the page itself, without the view's hash.
+    expect(href.searchParams.get('returnTo')).toBe(`${gateway.origin}/account`);
+
+    // A sign-in that failed at the provider's side comes back with the reason, said in words.
+    await page.goto(`${gateway.origin}/account?sso_error=PROVIDER_UNAVAILABLE`);
+    await view(page, 'Sign in or create an account');
+    await poll(() => page.locator('p.notice').textContent()).toContain('the provider could not be reached');
+  });
 
   test('serves GraphiQL with its assets from the gateway, under its Content-Security-Policy', async ({ startGateway }) => {
     const gateway = await startGateway({ env: { NODE_ENV: 'development' } });

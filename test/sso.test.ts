@@ -607,8 +607,9 @@ describe('single sign-on: configuration', () => {
     const config = loadConfig({ ...base, ALLOWED_ORIGINS: 'https://app.example', JWT_ISSUER: 'https://auth.example/' });
     expect(config.sso).toMatchObject({
       providers: [{ name: 'keycloak', displayName: 'Keycloak', issuer: base.SSO_KEYCLOAK_ISSUER, clientId: 'gateway', scopes: ['openid', 'profile', 'email'] }],
-      // SSO_RETURN_TO_ORIGINS defaults to ALLOWED_ORIGINS, the callback base to JWT_ISSUER.
-      returnToOrigins: ['https://app.example'],
+      // SSO_RETURN_TO_ORIGINS defaults to ALLOWED_ORIGINS, the callback base to JWT_ISSUER; the
+      // gateway's own origin (its /account page) is always among the return origins.
+      returnToOrigins: ['https://app.example', 'https://auth.example'],
       callbackBaseUrl: 'https://auth.example',
     });
     expect(config.sso.providers[0]!.clientSecret.reveal()).toBe(CLIENT_SECRET);

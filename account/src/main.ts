@@ -97,11 +97,20 @@ document.getElementById('sign-out')!.addEventListener('click', () => {
 });
 window.addEventListener('hashchange', () => void render(routeOf(window.location.hash), true));
 
+/** Why a single sign-on that came back here failed (the gateway's sso_error), in words; undefined when none did. */
+function singleSignOnFailure(): string | undefined {
+  const reason = new URLSearchParams(window.location.search).get('sso_error');
+  if (reason === null) return undefined;
+  return reason === 'PROVIDER_UNAVAILABLE'
+    ? 'Single sign-on failed: the provider could not be reached. Try again later, or sign in another way.'
+    : 'Single sign-on did not sign you in. Try again, or sign in another way.';
+}
+
 // A page load resumes the session from the refresh-token cookie, if there is one.
 session.client
   .resume()
   .then(
-    (user) => (user === null ? showSignIn() : render(routeOf(window.location.hash), false)),
+    (user) => (user === null ? showSignIn(singleSignOnFailure()) : render(routeOf(window.location.hash), false)),
     (error: unknown) => showSignIn(describeError(error).message),
   )
   .catch(() => showSignIn());
