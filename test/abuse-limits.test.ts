@@ -4,6 +4,7 @@ import { describe, expect, register, test } from './helpers/fixtures.js';
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import type { TestGateway } from './helpers/test-gateway.js';
+import { from, nextIp } from './helpers/client-ip.js';
 
 // Items 6 and 9 of issue 11: updateUsername as a username-existence oracle, and
 // createPersonalAccessToken repeated through aliases.
@@ -23,11 +24,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-let ipCounter = 0;
-/** A client IP no other request of this file has used. */
-const nextIp = () => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
-const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
 function rename(client: GraphQLClient, username: string, ip = nextIp()) {
   return client.request(UpdateUsernameDocument, { username }, from(ip));

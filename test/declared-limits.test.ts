@@ -8,6 +8,7 @@ import { RegisterDocument, UpdateUsernameDocument } from '../client/src/operatio
 import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { errorCode, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
+import { from, nextIp } from './helpers/client-ip.js';
 
 // Item 5 of issue 12: a mutation's limits are rows of a table, and a limit keyed by an argument
 // is one more entry.
@@ -27,11 +28,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-let ipCounter = 0;
-/** A client IP no other request of this file has used. */
-const nextIp = () => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
-const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
 /**
  * 429 with the wait until the window ends. In Redis the window runs on Redis's clock, not the

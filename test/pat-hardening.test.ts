@@ -10,6 +10,7 @@ import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.j
 import { errorCode, errorReason, GraphQLClient, type GraphQLResponse } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import type { TestGateway } from './helpers/test-gateway.js';
+import { nextIp } from './helpers/client-ip.js';
 
 // Items 7 and 8 of issue 11: unknown personal access tokens as a database amplifier, and the
 // documented token shape.
@@ -29,10 +30,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-let ipCounter = 0;
-/** A client IP no other request of this file has used. */
-const nextIp = () => `203.0.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 
 /** `{ me }` with a bearer token, from a client IP. */
 function presentFrom(gateway: TestGateway, token: string, ip: string) {

@@ -11,6 +11,7 @@ import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.j
 import { errorCode, errorReason, GraphQLClient } from './helpers/graphql-client.js';
 import { expectRateLimited } from './helpers/expect-rate-limited.js';
 import type { TestGateway } from './helpers/test-gateway.js';
+import { from } from './helpers/client-ip.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -37,10 +38,6 @@ function advanceWallClock(ms: number): void {
 
 /** Redis counts its windows on its own clock, which no test can move: these tests count in memory. */
 const IN_MEMORY = { REDIS_URL: '' };
-
-function from(ip: string): { headers: Record<string, string> } {
-  return { headers: { 'x-forwarded-for': ip } };
-}
 
 /** A refresh with a token that does not exist: a credential mutation that costs no Argon2. */
 function bogusRefresh(client: GraphQLClient, options?: { headers: Record<string, string> }) {

@@ -7,9 +7,12 @@ import {
   type EmailCodePurpose,
 } from '../../client/src/operations.js';
 import { PASSWORD, type SignedIn } from './accounts.js';
+import { from, nextIp } from './client-ip.js';
 import { errorCode, GraphQLClient, type GraphQLResponse } from './graphql-client.js';
 import { startSmtpServer, type SmtpBehaviour, type TestSmtpServer } from './test-smtp-server.js';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './test-gateway.js';
+
+export { from, nextIp } from './client-ip.js';
 
 /** Argon2 at its cheapest: these tests hash many passwords and time nothing of it. */
 export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' };
@@ -25,12 +28,6 @@ export const MAIL_FROM = 'Gateway <no-reply@gateway.test>';
 export interface EmailGateway extends TestGateway {
   readonly smtp: TestSmtpServer;
 }
-
-let ipCounter = 0;
-/** A client IP no other request of this process has used. */
-export const nextIp = (): string => `198.51.${Math.floor(++ipCounter / 250) % 256}.${(ipCounter % 250) + 1}`;
-/** Request options that name a client IP (the gateway trusts the test as its proxy). */
-export const from = (ip: string = nextIp()) => ({ headers: { 'x-forwarded-for': ip } });
 
 /**
  * Starts an SMTP server (accepting, rejecting or stalling) and a gateway sending through it; both
