@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS, type SigningAlgorithm } from '../config.js';
 import { nextChangeAfter, type SigningKeyRecord, scheduleSigningKeys } from './signing-key-schedule.js';
 import type { KeyRevocation, KeyRotation, SigningKeyStore } from './signing-key-store.js';
+import { CoalescedRead } from '../coalesced-read.js';
 
 export interface VerificationKey {
   readonly kid: string;
@@ -65,8 +66,7 @@ export class SigningKeys {
   readonly #refused = new Set<string>();
   #view: KeyView | undefined;
   #lastReload = Number.NEGATIVE_INFINITY;
-  #refreshing: Promise<void> | undefined;
-  #refreshAgain: Promise<void> | undefined;
+  readonly #refresh = new CoalescedRead(() => this.#reload({ switchAlgorithm: false }));
   #timer: NodeJS.Timeout | undefined;
 
   private constructor(options: SigningKeysOptions) {
@@ -89,7 +89,7 @@ export class SigningKeys {
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => {
-      if (!this.#refreshing) void this.#refreshLogged();
+      if (!this.#refresh.running) void this.#refreshLogged();
     }, this.#options.refreshIntervalMs ?? DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS);
     this.#timer.unref();
   }
@@ -98,7 +98,7 @@ export class SigningKeys {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.allSettled([this.#refreshing, this.#refreshAgain]);
+    await this.#refresh.settled();
   }
 
   /** The key new tokens are signed with now. */
@@ -148,17 +148,7 @@ export class SigningKeys {
    * that second read.
    */
   refresh(): Promise<void> {
-    if (!this.#refreshing) {
-      this.#refreshing = this.#reload({ switchAlgorithm: false }).finally(() => (this.#refreshing = undefined));
-      return this.#refreshing;
-    }
-    this.#refreshAgain ??= this.#refreshing
-      .catch(() => {})
-      .then(() => {
-        this.#refreshAgain = undefined;
-        return this.refresh();
-      });
-    return this.#refreshAgain;
+    return this.#refresh.run();
   }
 
   /**

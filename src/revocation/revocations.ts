@@ -6,6 +6,7 @@ import type { RevocationChannel } from './revocation-channel.js';
 import type { StoredRevocation, StoredTokenRevocation } from './revocation-log.js';
 import type { RevokedSessionReason, RevokedSessions } from './revoked-sessions.js';
 import type { RevokedUsers, UserRevocationMarker } from './revoked-users.js';
+import { CoalescedRead } from '../coalesced-read.js';
 
 /**
  * How far before the previous catch-up the next one reads: covers transactions that committed
@@ -65,9 +66,7 @@ export class Revocations {
   /** The clock reading of the last catch-up that succeeded. */
   #caughtUpAt: number | undefined;
   #poller: NodeJS.Timeout | undefined;
-  /** The read in progress, and the one queued behind it for callers that came during it. */
-  #catchingUp: Promise<void> | undefined;
-  #catchUpAgain: Promise<void> | undefined;
+  readonly #catchUpRead = new CoalescedRead(() => this.#catchUp());
   #channelConnected = true;
 
   constructor(options: RevocationsOptions) {
@@ -80,7 +79,7 @@ export class Revocations {
     if (watch) this.#unsubscribe.push(watch);
     // A poll that finds the previous read still running skips its turn.
     this.#poller = setInterval(() => {
-      if (!this.#catchingUp) void this.#catchUpLogged();
+      if (!this.#catchUpRead.running) void this.#catchUpLogged();
     }, options.pollIntervalMs ?? DEFAULT_REVOCATION_POLL_INTERVAL_MS);
     this.#poller.unref();
   }
@@ -139,17 +138,7 @@ export class Revocations {
    * that what committed before the call is seen, and a slow database never piles reads up.
    */
   catchUp(): Promise<void> {
-    if (!this.#catchingUp) {
-      this.#catchingUp = this.#catchUp().finally(() => (this.#catchingUp = undefined));
-      return this.#catchingUp;
-    }
-    this.#catchUpAgain ??= this.#catchingUp
-      .catch(() => {})
-      .then(() => {
-        this.#catchUpAgain = undefined;
-        return this.catchUp();
-      });
-    return this.#catchUpAgain;
+    return this.#catchUpRead.run();
   }
 
   async #catchUp(): Promise<void> {
