@@ -12,6 +12,7 @@ import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { renderLocalGraphiQL, useLocalGraphiQL } from './plugins/use-local-graphiql.js';
 import { useNoIntrospection } from './plugins/use-no-introspection.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useRequestBodyLimit } from './plugins/use-request-body-limit.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestLimits } from './plugins/use-request-limits.js';
 import { useRequestLog } from './plugins/use-request-log.js';
 import { useResponseCookies } from './plugins/use-response-cookies.js';
@@ -51,8 +52,8 @@ export function createGateway(services: Services, serve: ServeGateway = createYo
     landingPage: false,
     // Credentialed cross-origin access for ALLOWED_ORIGINS only (Yoga's default allows any origin).
     cors: corsPolicy(config.allowedOrigins),
-    // Checked on Content-Length and on the bytes actually streamed (413).
-    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    // Ours instead (useRequestBodyLimit): the same 413, without a stream per request.
+    maxRequestBodySize: false,
     batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
     plugins: [
       // First, so that its clock starts before any other plugin's work and sees the final status.
@@ -83,6 +84,7 @@ export function createGateway(services: Services, serve: ServeGateway = createYo
       // The request-level refusals run at onRequestParse: before the body is parsed and before
       // the context verifies any credential.
       useRequestLimits(),
+      useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
       useCsrfPrevention(),
       useFetchMetadata({ allowedOrigins: config.allowedOrigins }),
       // Token limit while parsing, the others as validation rules. Yoga's parse and validation

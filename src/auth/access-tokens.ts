@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { Clock } from '../clock.js';
 import { SIGNING_ALGORITHMS } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
@@ -75,15 +75,17 @@ export class AccessTokens {
     const key = await keys.signingKey();
     const issuedAt = Math.floor(clock.now() / 1000);
     const expiresAt = issuedAt + ttlSeconds;
-    const token = await new SignJWT({ ...extra, type: 'access', sid: sessionId })
-      .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYP })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setSubject(userId)
-      .setJti(randomUUID())
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(expiresAt)
-      .sign(key.privateKey);
+    const token = key.sign(ACCESS_TOKEN_TYP, {
+      ...extra,
+      type: 'access',
+      sid: sessionId,
+      iss: issuer,
+      aud: audience,
+      sub: userId,
+      jti: randomUUID(),
+      iat: issuedAt,
+      exp: expiresAt,
+    });
     return { token, expiresAt: expiresAt * 1000 };
   }
 

@@ -5,6 +5,7 @@ import { DEFAULT_SIGNING_KEY_REFRESH_INTERVAL_MS, type SigningAlgorithm } from '
 import { nextChangeAfter, type SigningKeyRecord, scheduleSigningKeys } from './signing-key-schedule.js';
 import type { KeyRevocation, KeyRotation, SigningKeyStore } from './signing-key-store.js';
 import { CoalescedRead } from '../coalesced-read.js';
+import { createJwtSigner, type JwtSigner } from './jwt-signer.js';
 
 export interface VerificationKey {
   readonly kid: string;
@@ -14,6 +15,8 @@ export interface VerificationKey {
 
 export interface SigningKey extends VerificationKey {
   readonly privateKey: CryptoKey;
+  /** Signs with privateKey, synchronously: what the hot paths use (jwt-signer.ts). */
+  readonly sign: JwtSigner;
 }
 
 export interface SigningKeysOptions {
@@ -202,8 +205,9 @@ export class SigningKeys {
       }
       // Unsealed ahead of its turn, and loudly: a wrong GATEWAY_ENCRYPTION_SECRET fails here, at start.
       if (!imported.signing && (key.state === 'next' || key.state === 'current')) {
-        const privateKey = (await importJWK(store.privateJwk(key), key.algorithm)) as CryptoKey;
-        imported.signing = { ...imported.verification, privateKey };
+        const privateJwk = store.privateJwk(key);
+        const privateKey = (await importJWK(privateJwk, key.algorithm)) as CryptoKey;
+        imported.signing = { ...imported.verification, privateKey, sign: createJwtSigner(privateJwk, key.algorithm, key.kid) };
       }
     }
     this.#records = keys;

@@ -17,7 +17,6 @@ import { scopesRequiredIn } from './required-scopes.js';
 import { useSubgraphRequests } from './use-subgraph-requests.js';
 import { useSubgraphErrors } from './use-subgraph-errors.js';
 import { useRemoteStreamEnds } from './use-remote-stream-ends.js';
-import { useBodyLimit } from './use-body-limit.js';
 
 /** The federated gateway and what it routes. */
 export interface FederatedGateway {
@@ -99,7 +98,6 @@ function serveSupergraph(options: YogaServerOptions<NodeServerContext, GatewayCo
       [
         // First: every plugin of the gateway's reads the caller, resolved here once per operation.
         useGatewayContext(contextFactory),
-        useBodyLimit(options.maxRequestBodySize as number),
         ...((options.plugins ?? []) as Plugin[]),
         ...serving.plugins,
       ] as never,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { Caller } from '../auth/caller.js';
 import type { SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
@@ -75,15 +74,17 @@ export class IdentityTokens {
     const expiresAt = Math.min(issuedAt + ttlSeconds, credentialExpiry);
     const credential = caller.kind === 'session' ? { kind: 'session', sid: caller.sessionId } : { kind: 'pat', pat_id: caller.tokenId };
     const scopes = caller.kind === 'session' ? sessionScopes() : caller.scopes;
-    const token = await new SignJWT({ type: 'identity', ...credential, scope: scopes.join(' ') })
-      .setProtectedHeader({ alg: signingKey.algorithm, kid: signingKey.kid, typ: IDENTITY_TOKEN_TYP })
-      .setIssuer(issuer)
-      .setSubject(caller.userId)
-      .setAudience(audience)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(expiresAt)
-      .setJti(randomUUID())
-      .sign(signingKey.privateKey);
+    const token = signingKey.sign(IDENTITY_TOKEN_TYP, {
+      type: 'identity',
+      ...credential,
+      scope: scopes.join(' '),
+      iss: issuer,
+      sub: caller.userId,
+      aud: audience,
+      iat: issuedAt,
+      exp: expiresAt,
+      jti: randomUUID(),
+    });
     const lifetimeMs = (expiresAt - issuedAt) * 1000;
     return { token, kid: signingKey.kid, renewAt: issuedAt * 1000 + lifetimeMs * this.#reuseFraction };
   }

@@ -10,7 +10,7 @@ export const MAX_AUTHORIZATION_HEADER_BYTES = 8 * 1024;
  * Refuses an oversized Authorization header (HTTP 431, BAD_REQUEST with reason
  * AUTHORIZATION_HEADER_TOO_LARGE) before the request is parsed and the credential verified: no
  * access token or personal access token comes close, and a huge one would only cost
- * verification work. (The body limit is Yoga's maxRequestBodySize, set in server.ts.)
+ * verification work. (The body limit is useRequestBodyLimit.)
  */
 export function useRequestLimits({ maxAuthorizationBytes = MAX_AUTHORIZATION_HEADER_BYTES } = {}): Plugin {
   return {
