@@ -86,13 +86,19 @@ export async function createGatewayApp(options: GatewayAppOptions): Promise<Gate
     throw error;
   }
   let gateway: Gateway;
+  // Stops what runs beside the gateway's requests: the federated gateway's re-reading of its supergraph.
+  let stopGateway = async (): Promise<void> => {};
   try {
     // Hive Gateway's runtime is loaded only by a gateway that routes subgraphs: without
     // SUBGRAPHS or SUPERGRAPH, the gateway is Yoga as before.
     const { federation } = config;
-    gateway = federation
-      ? (await (await import('./federation/federated-gateway.js')).createFederatedGateway(services, federation)).gateway
-      : createGateway(services);
+    if (federation) {
+      const federated = await (await import('./federation/federated-gateway.js')).createFederatedGateway(services, federation);
+      gateway = federated.gateway;
+      stopGateway = () => federated.close();
+    } else {
+      gateway = createGateway(services);
+    }
   } catch (error) {
     // A supergraph that does not compose stops the start, leaving nothing open.
     await services.close();
@@ -110,6 +116,7 @@ export async function createGatewayApp(options: GatewayAppOptions): Promise<Gate
   };
 
   async function shutDown(): Promise<void> {
+    await stopGateway();
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const server of servers) server.closeIdleConnections();
     await Promise.all(endpoints.map((endpoint) => endpoint.close()));

@@ -116,6 +116,10 @@ export interface FederationConfig {
   readonly propagateHeaders: readonly string[];
   /** Lifetime of the identity tokens sent to subgraphs (never beyond the caller's own credential). */
   readonly identityTokenTtlSeconds: number;
+  /** The `aud` of each subgraph's identity tokens as SUBGRAPH_AUDIENCES lists it (a subgraph not listed: its name), SUPERGRAPH's subgraphs included. */
+  readonly audiences: Readonly<Record<string, string>>;
+  /** How often the supergraph is read anew (SUBGRAPHS re-composed, or SUPERGRAPH re-read); 0: never after start. */
+  readonly pollIntervalMs: number;
 }
 
 export interface Config {
@@ -223,6 +227,11 @@ export const DEFAULT_MAIL_SEND_TIMEOUT_MS = 10_000;
 
 /** Hive Gateway's own default: a subgraph that has not answered in 10 s is not going to. */
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000;
+/**
+ * A minute: a subgraph's deployed change is served within one, and reading every subgraph's SDL
+ * once a minute costs them nothing; 0 turns the polling off.
+ */
+export const DEFAULT_SUBGRAPH_POLL_INTERVAL_MS = 60_000;
 /** Tracing and correlation only: nothing that identifies or authenticates the client. */
 export const DEFAULT_SUBGRAPH_PROPAGATE_HEADERS: readonly string[] = Object.freeze(['traceparent', 'x-request-id']);
 /** The longest an identity token lives (issue #14): a stolen one is worth minutes at most. */
@@ -343,6 +352,9 @@ function readFederation(read: EnvReader): FederationConfig | undefined {
   const identityTokenTtlSeconds = read.integer('IDENTITY_TOKEN_TTL_SECONDS', MAX_IDENTITY_TOKEN_TTL_SECONDS, { min: 10, max: MAX_IDENTITY_TOKEN_TTL_SECONDS });
   const propagated = read.optional('SUBGRAPH_PROPAGATE_HEADERS');
   const audiencesListed = read.list('SUBGRAPH_AUDIENCES');
+  const pollIntervalMs = read.integer('SUBGRAPH_POLL_INTERVAL_MS', DEFAULT_SUBGRAPH_POLL_INTERVAL_MS, { max: 24 * 3_600_000 });
+  // Each round reads every subgraph's SDL and composes: more often than this is a load, not freshness.
+  if (pollIntervalMs > 0 && pollIntervalMs < 50) throw new ConfigError('SUBGRAPH_POLL_INTERVAL_MS', 'must be 0 (off) or at least 50');
   if (supergraphPath === undefined && listed.length === 0) return undefined;
   const audiences = new Map(audiencesListed.map((pair) => namedValue('SUBGRAPH_AUDIENCES', pair)));
   const subgraphs = listed.map((pair) => {
@@ -367,6 +379,8 @@ function readFederation(read: EnvReader): FederationConfig | undefined {
     timeoutMs,
     propagateHeaders: Object.freeze(propagated === undefined ? DEFAULT_SUBGRAPH_PROPAGATE_HEADERS : propagateHeaders),
     identityTokenTtlSeconds,
+    audiences: Object.freeze(Object.fromEntries(audiences)),
+    pollIntervalMs,
   });
 }
 

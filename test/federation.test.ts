@@ -348,6 +348,8 @@ describe('federation', () => {
       timeoutMs: 10_000,
       propagateHeaders: ['traceparent', 'x-request-id'],
       identityTokenTtlSeconds: 300,
+      audiences: {},
+      pollIntervalMs: 60_000,
     });
   });
 });

@@ -20,6 +20,8 @@ export interface ComposeSupergraphOptions {
   /** How long reading one subgraph's SDL may take. */
   readonly timeoutMs: number;
   readonly fetch?: typeof fetch;
+  /** Ends the SDL reads early (the gateway is closing). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -27,8 +29,9 @@ export interface ComposeSupergraphOptions {
  * into a supergraph (Federation 2, @theguild/federation-composition). Throws
  * SupergraphCompositionError naming the subgraph that could not be read or the conflicts.
  */
-export async function composeSupergraph({ gateway, subgraphs, timeoutMs, fetch: fetchFn = fetch }: ComposeSupergraphOptions): Promise<string> {
-  const remote = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, url, sdl: await readSubgraphSdl(name, url, timeoutMs, fetchFn) })));
+export async function composeSupergraph({ gateway, subgraphs, timeoutMs, fetch: fetchFn = fetch, signal }: ComposeSupergraphOptions): Promise<string> {
+  const timeout = () => (signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
+  const remote = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, url, sdl: await readSubgraphSdl(name, url, timeout(), fetchFn) })));
   const services = [{ name: gateway.name, url: GATEWAY_SUBGRAPH_URL, sdl: gateway.sdl }, ...remote].map(({ name, url, sdl }) => {
     try {
       return { name, url, typeDefs: parse(sdl) };
@@ -43,17 +46,20 @@ export async function composeSupergraph({ gateway, subgraphs, timeoutMs, fetch: 
   return result.supergraphSdl;
 }
 
-async function readSubgraphSdl(name: string, url: string, timeoutMs: number, fetchFn: typeof fetch): Promise<string> {
+async function readSubgraphSdl(name: string, url: string, signal: AbortSignal, fetchFn: typeof fetch): Promise<string> {
   let response: Response;
   try {
     response = await fetchFn(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
       body: JSON.stringify({ query: SERVICE_SDL_QUERY }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     });
   } catch (error) {
-    throw new SupergraphCompositionError(`subgraph ${name} (${url}): its SDL could not be read: ${(error as Error).message}`);
+    // fetch's own message is "fetch failed"; the reason (ECONNREFUSED, a DNS error) is its cause.
+    const cause = (error as Error).cause as { code?: string; message?: string } | undefined;
+    const reason = cause?.code ?? cause?.message;
+    throw new SupergraphCompositionError(`subgraph ${name} (${url}): its SDL could not be read: ${(error as Error).message}${reason ? ` (${reason})` : ''}`);
   }
   const body = (await response.json().catch(() => null)) as { data?: { _service?: { sdl?: unknown } } } | null;
   const sdl = body?.data?._service?.sdl;

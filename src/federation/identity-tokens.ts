@@ -20,7 +20,10 @@ export interface IdentityTokensOptions {
   readonly issuer: string;
   /** At most MAX_IDENTITY_TOKEN_TTL_SECONDS (config.ts). */
   readonly ttlSeconds: number;
-  /** The `scope` of a session's tokens: a session holds every scope, so it lists every scope known. */
+  /**
+   * The `scope` of a session's tokens: a session holds every scope, so it lists every scope
+   * known. The same array until the scopes change: a new array re-mints the cached tokens.
+   */
   readonly sessionScopes: () => readonly string[];
   readonly reuseFraction?: number;
   readonly cacheSize?: number;
@@ -41,7 +44,12 @@ interface MintedToken {
  */
 export class IdentityTokens {
   readonly #options: IdentityTokensOptions;
-  readonly #minted = new Map<string, MintedToken>();
+  /**
+   * With the session scopes a session's token was minted under (undefined for a PAT's): when they
+   * change (a new supergraph), it is minted anew. Compared by identity: sessionScopes returns
+   * the same list until the supergraph changes.
+   */
+  readonly #minted = new Map<string, MintedToken & { readonly sessionScopes: readonly string[] | undefined }>();
   readonly #reuseFraction: number;
   readonly #cacheSize: number;
 
@@ -56,9 +64,12 @@ export class IdentityTokens {
   async tokenFor(caller: Caller, audience: string): Promise<string> {
     const key = `${caller.kind === 'session' ? `s:${caller.sessionId}` : `p:${caller.tokenId}`}\n${audience}`;
     const now = this.#options.clock.now();
+    const sessionScopes = caller.kind === 'session' ? this.#options.sessionScopes() : undefined;
     const cached = this.#minted.get(key);
-    if (cached !== undefined && now < cached.renewAt && this.#options.keys.current.kid === cached.kid) return cached.token;
-    const minted = await this.#mint(caller, audience, now);
+    if (cached !== undefined && now < cached.renewAt && this.#options.keys.current.kid === cached.kid && cached.sessionScopes === sessionScopes) {
+      return cached.token;
+    }
+    const minted = { ...(await this.#mint(caller, audience, now)), sessionScopes };
     this.#minted.delete(key);
     this.#minted.set(key, minted);
     if (this.#minted.size > this.#cacheSize) this.#minted.delete(this.#minted.keys().next().value!);

@@ -31,6 +31,8 @@ export interface TestSubgraph {
   operations(): ReceivedRequest[];
   /** From now on, verify identity tokens (@graphql-yoga/plugin-jwt) against the gateway. */
   trust(trust: Trust): void;
+  /** From now on, serve `schema` instead (its SDL read included): a new version of the subgraph deployed. */
+  serve(schema: GraphQLSchema): void;
   /** Answers each request only after this long (0: at once). */
   delayMs: number;
   /** Sends this Set-Cookie with every answer, to show it never reaches the client. */
@@ -55,8 +57,11 @@ export function claimsOf(context: SubgraphContext): Record<string, unknown> {
 /** Starts a subgraph on a loopback port serving `schema` (before trust(): without token verification). */
 export async function startSubgraph(name: string, schema: GraphQLSchema): Promise<TestSubgraph> {
   const requests: ReceivedRequest[] = [];
-  const serve = (plugins: Plugin[]) =>
-    createYoga<SubgraphContext>({ schema, plugins, maskedErrors: false, logging: false, landingPage: false, graphiql: false });
+  let served = { schema, plugins: [] as Plugin[] };
+  const serve = (plugins: Plugin[]) => {
+    served = { ...served, plugins };
+    return createYoga<SubgraphContext>({ schema: served.schema, plugins, maskedErrors: false, logging: false, landingPage: false, graphiql: false });
+  };
   let yoga = serve([]);
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -101,6 +106,10 @@ export async function startSubgraph(name: string, schema: GraphQLSchema): Promis
           reject: { missingToken: false, invalidToken: true },
         }),
       ]);
+    },
+    serve(next) {
+      served = { ...served, schema: next };
+      yoga = serve(served.plugins);
     },
     delayMs: 0,
     setCookie: undefined,
