@@ -1,5 +1,5 @@
 import { describe, expect, onTestFinished } from 'vitest';
-import { CreatePersonalAccessTokenDocument } from '../client/src/operations.js';
+import { CreatePersonalAccessTokenDocument, RevokePersonalAccessTokenDocument } from '../client/src/operations.js';
 import { loadConfig } from '../src/config.js';
 import { PASSWORD, register, test } from './helpers/fixtures.js';
 import { within } from './helpers/realtime-clients.js';
@@ -286,6 +286,32 @@ describe('federation', () => {
     expect(identity.operations()).toHaveLength(1);
     await alice.client.raw('mutation { logout }');
     const refused = await post(second.url, '{ identity { sub } }', auth);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' });
+    expect(identity.operations()).toHaveLength(1);
+  });
+
+  test('a personal access token revoked on one instance: the next request through the other is refused, and the subgraph hears nothing more', async ({
+    startGateway,
+  }) => {
+    const hub = new InProcessRevocationHub();
+    const { gateway: first, identity } = await startFederation(startGateway, {}, { revocationChannel: hub.connect() });
+    const second = await startGateway({
+      database: first.database,
+      now: new Date(first.clock.now()),
+      revocationChannel: hub.connect(),
+      env: { SUBGRAPHS: identity.entry },
+    });
+    const alice = await register(first, 'alice');
+    const created = await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'ci', scopes: ['profile:read'] } });
+    const { token, personalAccessToken } = created.data!.createPersonalAccessToken;
+    const auth = { authorization: `Bearer ${token}` };
+    // Used through the second instance first, so that it holds the token in its cache.
+    expect((await post(second.url, '{ identity { patId } }', auth)).body).toEqual({ data: { identity: { patId: personalAccessToken.id } } });
+    expect(identity.operations()).toHaveLength(1);
+    const revoked = await alice.client.request(RevokePersonalAccessTokenDocument, { id: personalAccessToken.id });
+    expect(revoked.data?.revokePersonalAccessToken).toBe(true);
+    const refused = await post(second.url, '{ identity { patId } }', auth);
+    expect(refused.status).toBe(401);
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' });
     expect(identity.operations()).toHaveLength(1);
   });
