@@ -12,6 +12,7 @@ import { apolloPeer } from './cases/apollo-peer.js';
 import type { BenchCase, ResultRow } from './cases/case.js';
 import { ceilingAndMe } from './cases/ceiling-and-me.js';
 import { costGrowth } from './cases/cost-growth.js';
+import { federation } from './cases/federation.js';
 import { loginThroughput } from './cases/login-throughput.js';
 import { loginTiming } from './cases/login-timing.js';
 import { refreshRotation } from './cases/refresh-rotation.js';
@@ -21,8 +22,8 @@ import { type BenchOptions, type CaseId, parseOptions, UsageError } from './lib/
 import { PROJECT_ROOT } from './lib/processes.js';
 import { type CaseTiming, renderReport, resultsTable } from './lib/report.js';
 
-/** Every case, in the order of issue 7. A new case is a module in bench/cases/ added here. */
-const CASES: readonly BenchCase[] = [ceilingAndMe, apolloPeer, refreshRotation, loginThroughput, costGrowth, websocketConnections, loginTiming];
+/** Every case, in the order of their numbers. A new case is a module in bench/cases/ added here. */
+const CASES: readonly BenchCase[] = [ceilingAndMe, apolloPeer, refreshRotation, loginThroughput, costGrowth, websocketConnections, loginTiming, federation];
 
 /** How soon after a Ctrl-C another SIGINT is taken as a relayed copy of it. */
 const SIGNAL_RELAY_WINDOW_MS = 1_000;

@@ -28,7 +28,7 @@ export interface ResultRow {
   readonly note?: string;
 }
 
-export type Unit = 'req/s' | 'ops/s' | 'conn/s' | 'ms' | 'ratio' | 'MiB' | 's';
+export type Unit = 'req/s' | 'ops/s' | 'conn/s' | 'ms' | 'ratio' | 'MiB' | 's' | '%';
 
 /** A benchmark case: runs its measurements and returns its rows. One module may serve several ids. */
 export interface BenchCase {

@@ -32,12 +32,24 @@ export const ceilingAndMe: BenchCase = {
         await startServerProcess({ script: compiledBenchScript('servers/bare-yoga.ts'), env: { NODE_ENV: 'production' }, readiness: { kind: 'ready-line' } }),
         (server) => server.stop(),
       );
+      // The same without Yoga's per-request body stream, which the gateway does without (its
+      // useRequestBodyLimit judges a body by its Content-Length): what the ratios would be
+      // against a Yoga tuned the same way. Reported beside the ceiling, no goal.
+      const leanYoga = teardown.add(
+        await startServerProcess({
+          script: compiledBenchScript('servers/bare-yoga.ts'),
+          env: { NODE_ENV: 'production', BARE_YOGA_BODY_STREAM: 'off' },
+          readiness: { kind: 'ready-line' },
+        }),
+        (server) => server.stop(),
+      );
       let gateway: GatewayServer | undefined;
       if (selected.has('case2')) {
         const database = teardown.add(await createBenchDatabase('sqlite', options.postgresUrl), (db) => db.drop());
         gateway = teardown.add(await startGateway(database), (server) => server.stop());
       }
       const ceiling: LoadSpec = { ...load, url: `${yoga.origin}/graphql`, headers: {}, body: graphqlBody(TYPENAME_QUERY) };
+      const leanCeiling: LoadSpec = { ...ceiling, url: `${leanYoga.origin}/graphql` };
       const variants: MeVariant[] = [];
       const rows: ResultRow[] = [];
       if (gateway) {
@@ -61,26 +73,39 @@ export const ceilingAndMe: BenchCase = {
         }
       }
 
-      for (const spec of [ceiling, ...variants.map((v) => v.spec)]) {
+      for (const spec of [ceiling, leanCeiling, ...variants.map((v) => v.spec)]) {
         await probe(spec);
         await warmUp(spec, options.warmupSeconds);
       }
       const samples = new Samples();
       for (let run = 1; run <= options.runs; run++) {
         log(`run ${run}/${options.runs}`);
-        for (const { key, spec } of inAlternatingOrder(run, [{ key: 'ceiling', spec: ceiling }, ...variants])) {
+        const loads = [{ key: 'ceiling', spec: ceiling }, { key: 'leanCeiling', spec: leanCeiling }, ...variants];
+        for (const { key, spec } of inAlternatingOrder(run, loads)) {
           samples.addLoad(key, await runLoad(spec));
         }
-        for (const { key } of variants) samples.addRatio(`${key}.ratio`, `${key}.rps`, 'ceiling.rps');
+        for (const { key } of variants) {
+          samples.addRatio(`${key}.ratio`, `${key}.rps`, 'ceiling.rps');
+          samples.addRatio(`${key}.leanRatio`, `${key}.rps`, 'leanCeiling.rps');
+        }
       }
 
       const result: ResultRow[] = [];
       result.push(samples.row(selected.has('case1') ? 'case1' : 'case2', 'Ceiling: bare graphql-yoga, { __typename }', 'req/s', 'ceiling.rps'));
       result.push(samples.row(selected.has('case1') ? 'case1' : 'case2', 'Ceiling: p99 latency', 'ms', 'ceiling.p99'));
+      result.push(
+        samples.row(
+          selected.has('case1') ? 'case1' : 'case2',
+          'Bare graphql-yoga without its request-body stream (maxRequestBodySize: false)',
+          'req/s',
+          'leanCeiling.rps',
+        ),
+      );
       for (const variant of variants) {
         result.push(samples.row('case2', variant.label, 'req/s', `${variant.key}.rps`));
         result.push(samples.row('case2', `${variant.label}: p99 latency`, 'ms', `${variant.key}.p99`));
         result.push(samples.row('case2', `${variant.label} / ceiling`, 'ratio', `${variant.key}.ratio`, atLeast(ME_GOAL, `≥ ${ME_GOAL}`)));
+        result.push(samples.row('case2', `${variant.label} / Yoga without its body stream`, 'ratio', `${variant.key}.leanRatio`));
       }
       return [...result, ...rows];
     } finally {

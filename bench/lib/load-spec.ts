@@ -3,8 +3,14 @@
  * Both sides import this file; the spec travels as JSON on the driver's stdin.
  */
 
-/** How a response is judged: data without errors, or a GraphQL error with a given code. */
-export type ResponseExpectation = { readonly kind: 'data' } | { readonly kind: 'error'; readonly code: string };
+/**
+ * How a response is judged: data without errors, exactly a given body (where two servers must
+ * answer the same, byte for byte), or a GraphQL error with a given code.
+ */
+export type ResponseExpectation =
+  | { readonly kind: 'data' }
+  | { readonly kind: 'exact'; readonly body: string }
+  | { readonly kind: 'error'; readonly code: string };
 
 /**
  * Refresh-token chaining: each connection starts from its own token and sends, with every
@@ -47,5 +53,6 @@ export interface LoadResult {
  */
 export function answerMatches(expect: ResponseExpectation, body: string): boolean {
   if (expect.kind === 'data') return body.startsWith('{"data":') && !body.includes('"errors":');
+  if (expect.kind === 'exact') return body === expect.body;
   return body.includes(`"code":"${expect.code}"`);
 }

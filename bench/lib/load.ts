@@ -28,7 +28,7 @@ function describeAnswer(body: string): string {
   try {
     const parsed = JSON.parse(body) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
     if (parsed.errors?.length) return `error ${parsed.errors[0]?.extensions?.code ?? 'without code'}`;
-    return parsed.data ? 'data without the expected error' : 'neither data nor errors';
+    return parsed.data ? 'data other than the expected answer' : 'neither data nor errors';
   } catch {
     return 'not JSON';
   }

@@ -4,6 +4,9 @@ export const TYPENAME_QUERY = '{ __typename }';
 
 export const ME_QUERY = 'query Me { me { id username } }';
 
+/** `me` with a field of another subgraph: the gateway's own subgraph, then the orders subgraph (case 9). */
+export const ME_ORDERS_QUERY = 'query MeOrders { me { id orders { id } } }';
+
 const AUTH_PAYLOAD = 'accessToken refreshToken user { id }';
 
 export const REGISTER_MUTATION = `mutation Register($input: RegisterInput!) { register(input: $input) { ${AUTH_PAYLOAD} } }`;

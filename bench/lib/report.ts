@@ -3,6 +3,7 @@ import { DEFAULT_SQLITE_SYNCHRONOUS } from '../../src/config.js';
 import { join } from 'node:path';
 import type { ResultRow, Unit } from '../cases/case.js';
 import { HANDSHAKE_CONCURRENCY } from '../cases/websocket-connections.js';
+import { DEFAULT_SAMPLING_INTERVAL_US } from './inspector-profiler.js';
 import type { MachineDescription } from './machine.js';
 import type { BenchOptions } from './options.js';
 import { PROJECT_ROOT } from './processes.js';
@@ -25,7 +26,7 @@ export interface BenchReport {
   readonly timings: readonly CaseTiming[];
 }
 
-const DECIMALS: Record<Unit, number> = { 'req/s': 0, 'ops/s': 1, 'conn/s': 0, ms: 2, ratio: 3, MiB: 2, s: 1 };
+const DECIMALS: Record<Unit, number> = { 'req/s': 0, 'ops/s': 1, 'conn/s': 0, ms: 2, ratio: 3, MiB: 2, s: 1, '%': 2 };
 
 export function formatFigure(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return String(value);
@@ -39,6 +40,12 @@ export function verdict(row: ResultRow): string {
   if (row.failures) return `INVALID: ${row.failures.toLocaleString('en-US')} failed requests`;
   if (!row.goal) return '';
   return row.goal.passed ? 'PASS' : 'FAIL';
+}
+
+/** The result column: the verdict, and a measured figure's note (what stands behind it, sample counts for instance). */
+function resultCell(row: ResultRow): string {
+  const judged = verdict(row);
+  return row.figure === null || !row.note ? judged : [judged, row.note].filter(Boolean).join('; ');
 }
 
 function packageVersion(name: string): string {
@@ -65,7 +72,7 @@ export function resultsTable(rows: readonly ResultRow[]): string {
       figure ? formatFigure(figure.max, row.unit) : '—',
       row.unit,
       row.goal?.text ?? '',
-      verdict(row),
+      resultCell(row),
     ];
     lines.push(`| ${cells.map(escapeCell).join(' | ')} |`);
   }
@@ -90,7 +97,7 @@ ${resultsTable(report.rows)}
 ## Machine
 
 - ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB memory, ${machine.os}
-- Node.js ${machine.node}; graphql-yoga ${packageVersion('graphql-yoga')}, @apollo/server ${packageVersion('@apollo/server')}, argon2 ${packageVersion('argon2')}, autocannon ${packageVersion('autocannon')}
+- Node.js ${machine.node}; graphql-yoga ${packageVersion('graphql-yoga')}, @apollo/server ${packageVersion('@apollo/server')}, @graphql-hive/gateway-runtime ${packageVersion('@graphql-hive/gateway-runtime')}, @graphql-mesh/plugin-jwt-auth ${packageVersion('@graphql-mesh/plugin-jwt-auth')}, argon2 ${packageVersion('argon2')}, autocannon ${packageVersion('autocannon')}
 - Commit ${machine.commit}
 - 1-minute load average: ${machine.loadAverage.toFixed(2)} at the start, ${report.loadAverageAtEnd.toFixed(2)} at the end (anything else running on the machine skews every figure)
 
@@ -112,6 +119,7 @@ ${resultsTable(report.rows)}
 6. **Cost growth**: sessions (with their live refresh tokens, over count/10 users) inserted directly before the gateway starts; two gateways side by side, each run measures both; refresh chains start from seeded sessions spread over the table. Ratio of p50 latencies, large / small.
 7. **WebSocket**: graphql-ws clients from a separate process, the access token in connection_init, ${HANDSHAKE_CONCURRENCY} handshakes at a time; memory is the gateway's RSS with the connections open and idle minus its RSS before, per 1,000.
 8. **Login timing**: one connection, login of an unknown user and of a known user with a wrong password (both answer INVALID_CREDENTIALS); ratio of median latencies per run.
+9. **Federation**: \`{ me { id orders { id } } }\` with the access token in the Authorization header, on the gateway with \`SUBGRAPHS=orders=…\` (\`me\` from its in-process subgraph, \`orders\` from a graphql-yoga subgraph in its own process) and on bare Hive Gateway (the same runtime version, node:http) over the same subgraph process, verifying the same token with its JWT plugin against the gateway's JWKS, \`me\` an additional resolver returning the token's subject. Every answer must be exactly the expected \`me\` with its orders. Ratio gateway / Hive per run. Minting share: a second, identical gateway, CPU-profiled through its inspector (${DEFAULT_SAMPLING_INTERVAL_US} µs sampling) during the same \`me\` load; the samples with a frame of \`identity-tokens.js\` on the stack (so whatever it calls, signing included) out of the samples in which its main thread was not idle.
 
 Load: autocannon ${packageVersion('autocannon')} through its programmatic API in a separate process per load (bench/lib/load-driver.ts); requests/s is autocannon's average of per-second counts; latencies are percentiles of every response's time as the driver saw it (sub-millisecond, no coordinated-omission filling). Within a run, the two sides of each comparison swap order on every other run.
 

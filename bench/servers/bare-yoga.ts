@@ -1,6 +1,7 @@
 /**
  * The ceiling: graphql-yoga with nothing on it (the gateway's Yoga version, node:http, the same
  * machine), answering `{ __typename }`. Whatever the gateway adds costs relative to this.
+ * With BARE_YOGA_BODY_STREAM=off, the same without Yoga's default request-body stream.
  * Prints `{"ready":true,"port":N}` once listening on a loopback port the OS picked.
  */
 import { createServer } from 'node:http';
@@ -10,6 +11,9 @@ const yoga = createYoga({
   schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
   graphiql: false,
   landingPage: false,
+  // BARE_YOGA_BODY_STREAM=off: without the counting stream Yoga puts every request body through
+  // by default (maxRequestBodySize, 25 MB), which the gateway replaces with its own check.
+  ...(process.env.BARE_YOGA_BODY_STREAM === 'off' ? { maxRequestBodySize: false } : {}),
 });
 const server = createServer(yoga);
 server.listen(0, '127.0.0.1', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { loadConfig, type Argon2Config } from '../../src/config.js';
+import { loadConfig, type Argon2Config, type SigningAlgorithm } from '../../src/config.js';
+import { JWKS_PATH } from '../../src/plugins/use-well-known.js';
 import { type BenchAccount, registerAccount } from '../lib/accounts.js';
 import { type BenchDatabase, type BenchDialect, createBenchDatabase } from '../lib/bench-database.js';
 import { freePort, PROJECT_ROOT, startServerProcess, type ServerProcess } from '../lib/processes.js';
@@ -16,6 +17,8 @@ export interface GatewayServer extends ServerProcess {
   readonly database: BenchDatabase;
   /** The Argon2id parameters the gateway runs with, as its own config module reads them. */
   readonly argon2: Argon2Config;
+  /** What a verifier of its access tokens needs: the JWKS, the issuer, the audience, the algorithm. */
+  readonly jwt: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string; readonly algorithm: SigningAlgorithm };
 }
 
 /**
@@ -60,6 +63,7 @@ export async function startGateway(database: BenchDatabase, env: Readonly<Record
     wsUrl: `ws://127.0.0.1:${port}${config.graphqlPath}`,
     database,
     argon2: config.argon2,
+    jwt: { jwksUrl: `${server.origin}${JWKS_PATH}`, issuer: config.issuer, audience: config.audience, algorithm: config.signingAlgorithm },
   };
 }
 
