@@ -1,4 +1,4 @@
-import { createYoga, useReadinessCheck, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import { isDatabaseReady } from './db/database-ready.js';
 import { createContextFactory, type GatewayContext, type NodeServerContext } from './context.js';
 import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
@@ -12,6 +12,7 @@ import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { renderLocalGraphiQL, useLocalGraphiQL } from './plugins/use-local-graphiql.js';
 import { useNoIntrospection } from './plugins/use-no-introspection.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useReadyEndpoint } from './plugins/use-ready-endpoint.js';
 import { useRequestBodyLimit } from './plugins/use-request-body-limit.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestLimits } from './plugins/use-request-limits.js';
 import { useRequestLog } from './plugins/use-request-log.js';
@@ -80,7 +81,7 @@ export function createGateway(services: Services, serve: ServeGateway = createYo
       useVaryOnOrigin(),
       useCacheControl(),
       // Ready means the database answers; Redis being down only degrades (see README).
-      useReadinessCheck({ endpoint: '/ready', check: () => isDatabaseReady(services.db) }),
+      useReadyEndpoint({ check: () => isDatabaseReady(services.db) }),
       // The request-level refusals run at onRequestParse: before the body is parsed and before
       // the context verifies any credential.
       useRequestLimits(),

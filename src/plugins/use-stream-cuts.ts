@@ -31,7 +31,8 @@ export function useStreamCuts(): Plugin {
       },
     }),
     onResponse: ({ response, setResponse, fetchAPI }) => {
-      if (!response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) return;
+      // The content type first: reading `body` makes a stream of any response.
+      if (!response.headers.get('content-type')?.startsWith('text/event-stream') || !response.body) return;
       const reader = response.body.getReader();
       const body = new fetchAPI.ReadableStream<Uint8Array>({
         async pull(controller) {
