@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { generateOpaqueToken, hashToken } from '../auth/opaque-token.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Clock } from '../clock.js';
+import { type TransactionRunner, transactionRunner } from '../db/group-commit.js';
 import { prepareQuery } from '../db/prepared-query.js';
 import type { Database, SessionsTable } from '../db/tables.js';
 import { UnauthenticatedError } from '../errors.js';
@@ -34,6 +35,8 @@ export interface SessionStoreOptions {
   readonly onRevoked?: (revocation: Revocation) => Promise<void>;
   /** Told of sessions revoked one by one (logout, revokeDevice, refresh-token reuse, SESSION_LIMIT). */
   readonly securityEvents?: SecurityEventRecorder;
+  /** Where a rotation's transaction runs: transactionRunner(db) (grouped on SQLite) unless given. */
+  readonly transactions?: TransactionRunner;
 }
 
 export interface NewSession {
@@ -94,9 +97,11 @@ class RotationRefused extends Error {
  */
 export class SessionStore {
   readonly #options: SessionStoreOptions;
+  readonly #transactions: TransactionRunner;
 
   constructor(options: SessionStoreOptions) {
     this.#options = Object.freeze({ ...options });
+    this.#transactions = options.transactions ?? transactionRunner(options.db);
   }
 
   /**
@@ -185,7 +190,7 @@ export class SessionStore {
   async rotate(refreshToken: string, client: PresentingClient | null): Promise<SessionGrant> {
     let outcome: RotationOutcome;
     try {
-      outcome = await this.#options.db.transaction().execute(async (trx) => {
+      outcome = await this.#transactions(async (trx) => {
         const result = await this.#rotate(trx, hashToken(refreshToken), refreshToken, client);
         // Rolled back, so that a refused attempt leaves nothing behind (a touched session, a count).
         if (result.kind !== 'granted') throw new RotationRefused(result);
