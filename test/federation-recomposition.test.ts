@@ -4,11 +4,8 @@ import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import SchemaBuilder from '@pothos/core';
-import DirectivePlugin from '@pothos/plugin-directives';
-import FederationPlugin from '@pothos/plugin-federation';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
-import { execute, GraphQLError, type GraphQLSchema, parse } from 'graphql';
+import { execute, type GraphQLSchema, parse } from 'graphql';
 import { onTestFinished } from 'vitest';
 import { ConfigError, DEFAULT_SUBGRAPH_POLL_INTERVAL_MS, loadConfig } from '../src/config.js';
 import { GATEWAY_SUBGRAPH_URL } from '../src/federation/compose-supergraph.js';
@@ -16,7 +13,7 @@ import { createFederatedGateway } from '../src/federation/federated-gateway.js';
 import { configError } from './helpers/config-error.js';
 import { describe, expect, PASSWORD, register, test } from './helpers/fixtures.js';
 import { within } from './helpers/realtime-clients.js';
-import { claimsOf, declaringSchema, identitySchema, type SubgraphContext, startSubgraph, type TestSubgraph } from './helpers/subgraphs.js';
+import { declaringSchema, identitySchema, ordersSchema, startSubgraph, type TestSubgraph } from './helpers/subgraphs.js';
 import type { TestGateway } from './helpers/test-gateway.js';
 import { until } from './helpers/until.js';
 
@@ -24,47 +21,6 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Short, so that a test waits for a few polls at most. */
 const POLL = { SUBGRAPH_POLL_INTERVAL_MS: '50' };
-
-interface OrdersVersion {
-  /** Adds Query.orderTotal, which needs the orders:write scope. */
-  readonly total?: boolean;
-  /** Adds Query.orderCurrency. */
-  readonly currency?: boolean;
-  /** Declares User.username as an Int: a conflict with the gateway's String. */
-  readonly clash?: boolean;
-}
-
-/** A version of the orders subgraph (Pothos, as test/helpers/subgraphs.ts's ordersSchema), each resolving every field it declares. */
-function ordersVersion({ total = false, currency = false, clash = false }: OrdersVersion = {}): GraphQLSchema {
-  const builder = new SchemaBuilder<{ Context: SubgraphContext; DefaultFieldNullability: false }>({
-    plugins: [DirectivePlugin, FederationPlugin],
-    defaultFieldNullability: false,
-    scopeAuth: { authScopes: () => ({}) },
-  });
-  const Order = builder.objectRef<{ id: string }>('Order').implement({ fields: (t) => ({ id: t.exposeID('id') }) });
-  builder.externalRef('User', builder.selection<{ id: string }>('id')).implement({
-    externalFields: (t) => ({ id: t.id() }),
-    fields: (t) => ({
-      orders: t.field({
-        type: [Order],
-        nullable: true,
-        resolve: (user, _args, context) => {
-          if (claimsOf(context).sub !== user.id) throw new GraphQLError("not the caller's orders", { extensions: { code: 'FORBIDDEN' } });
-          return [{ id: `${user.id}-order-1` }];
-        },
-      }),
-      ...(clash ? { username: t.int({ resolve: () => 1 }) } : {}),
-    }),
-  });
-  builder.queryType({
-    fields: (t) => ({
-      orderCount: t.int({ resolve: () => 1 }),
-      ...(total ? { orderTotal: t.int({ requiresScopes: [['orders:write']], resolve: () => 42 }) } : {}),
-      ...(currency ? { orderCurrency: t.string({ nullable: true, resolve: () => 'EUR' }) } : {}),
-    }),
-  });
-  return builder.toSubGraphSchema({});
-}
 
 /** The SDL a subgraph schema declares to composition (`{ _service { sdl } }`). */
 async function sdlOf(schema: GraphQLSchema): Promise<string> {
@@ -131,7 +87,7 @@ function lastClaims(subgraph: TestSubgraph): Record<string, unknown> {
 
 describe('federation: the supergraph read anew', () => {
   test('a new field is served after a poll; a conflict, SDL that does not parse, a subgraph down keep the last good supergraph', async ({ startGateway }) => {
-    const orders = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
     onTestFinished(() => orders.close());
     const gateway = await startGateway({ env: { SUBGRAPHS: orders.entry, ...POLL } });
     orders.trust({ issuer: gateway.config.issuer, jwksUri: `${gateway.origin}/.well-known/jwks.json`, audience: 'orders' });
@@ -142,7 +98,7 @@ describe('federation: the supergraph read anew', () => {
     expect((await post(gateway.url, '{ orderTotal }', auth)).errors?.[0]?.message).toMatch(/Cannot query field "orderTotal"/);
 
     // A new version adds a field (with a scope of its own): served after a poll, and the session's tokens name the scope.
-    orders.serve(ordersVersion({ total: true }));
+    orders.serve(ordersSchema({ total: true }));
     await until(async () => (await post(gateway.url, '{ orderTotal }', auth)).data?.orderTotal === 42, 'the new field served');
     expect((await post(gateway.url, '{ me { orders { id } } }', auth)).errors).toBeUndefined();
     expect(String(lastClaims(orders).scope).split(' ')).toContain('orders:write');
@@ -150,7 +106,7 @@ describe('federation: the supergraph read anew', () => {
     await until(() => logged(gateway, 'serving a new supergraph').length === 1, 'the new supergraph logged');
 
     // A version that conflicts with the gateway's User.username: logged once, naming the subgraph and the field; the last good one stays.
-    orders.serve(ordersVersion({ total: true, clash: true }));
+    orders.serve(ordersSchema({ total: true, clash: true }));
     await until(() => logged(gateway, NOT_READ).length === 1, 'the conflict logged');
     const [conflict] = logged(gateway, NOT_READ);
     expect(conflict).toMatchObject({ level: 40, source: 'SUBGRAPHS' });
@@ -170,7 +126,7 @@ describe('federation: the supergraph read anew', () => {
     expect((await post(gateway.url, '{ me { username } }', auth)).data).toEqual({ me: { username: 'alice' } });
 
     // Fixed: the next version is served, and the recovery logged.
-    orders.serve(ordersVersion({ total: true, currency: true }));
+    orders.serve(ordersSchema({ total: true, currency: true }));
     await until(async () => (await post(gateway.url, '{ orderCurrency }', auth)).data?.orderCurrency === 'EUR', 'the fixed version served');
     await until(() => logged(gateway, 'the supergraph reads again').length === 1, 'the recovery logged');
     expect(logged(gateway, 'serving a new supergraph')).toHaveLength(2);
@@ -189,7 +145,7 @@ describe('federation: the supergraph read anew', () => {
   });
 
   test("a new supergraph ends the subgraphs' subscriptions streaming through the gateway, not the gateway's own", async ({ startGateway, realtime }) => {
-    const orders = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
     const identity = await startSubgraph('identity', identitySchema());
     onTestFinished(async () => {
       await orders.close();
@@ -205,7 +161,7 @@ describe('federation: the supergraph read anew', () => {
     const events = socket.subscribe('subscription { sessionEvents { kind } }');
     const ticks = socket.subscribe('subscription { ticks }');
     await within(ticks.nth(0), 5000, 'a tick');
-    orders.serve(ordersVersion({ total: true }));
+    orders.serve(ordersSchema({ total: true }));
     await within(ticks.done, 5000, 'the subgraph stream to end on the new supergraph');
     // Hive Gateway ends it (code SCHEMA_RELOAD); the client subscribes again, on the new supergraph.
     expect(ticks.results.at(-1)).toMatchObject({ errors: [{ extensions: { serviceName: 'identity' } }] });
@@ -215,7 +171,7 @@ describe('federation: the supergraph read anew', () => {
   });
 
   test('FederatedGateway.supergraph is the one served, and close() stops the polling', async ({ startGateway }) => {
-    const orders = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
     onTestFinished(() => orders.close());
     const host = await startGateway();
     const federation = loadConfig({ NODE_ENV: 'test', SUBGRAPHS: orders.entry, ...POLL }).federation!;
@@ -226,7 +182,7 @@ describe('federation: the supergraph read anew', () => {
     });
     const initial = federated.supergraph;
     expect(initial).toContain('orderCount');
-    orders.serve(ordersVersion({ total: true }));
+    orders.serve(ordersSchema({ total: true }));
     await until(() => federated.supergraph.includes('orderTotal'), 'the new supergraph served');
     const answer = await federated.gateway.fetch('http://gateway.test/graphql', {
       method: 'POST',
@@ -235,7 +191,7 @@ describe('federation: the supergraph read anew', () => {
     });
     expect(JSON.stringify(await answer.json())).toContain('orderTotal');
     const served = federated.supergraph;
-    orders.serve(ordersVersion({ clash: true }));
+    orders.serve(ordersSchema({ clash: true }));
     const reads = sdlReads(orders);
     await until(() => sdlReads(orders) >= reads + 3, 'three polls of the conflicting version');
     expect(federated.supergraph).toBe(served);
@@ -243,7 +199,7 @@ describe('federation: the supergraph read anew', () => {
     await federated.close();
     const afterClose = sdlReads(orders);
     // Another poller at the same interval, to wait on events rather than on a clock.
-    const witness = await startSubgraph('orders', ordersVersion());
+    const witness = await startSubgraph('orders', ordersSchema());
     onTestFinished(() => witness.close());
     await startGateway({ env: { SUBGRAPHS: witness.entry, ...POLL } });
     await until(() => sdlReads(witness) >= 5, 'another gateway to poll five times');
@@ -252,8 +208,8 @@ describe('federation: the supergraph read anew', () => {
   });
 
   test("the app's close() stops the polling", async ({ startGateway }) => {
-    const orders = await startSubgraph('orders', ordersVersion());
-    const witness = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
+    const witness = await startSubgraph('orders', ordersSchema());
     onTestFinished(async () => {
       await orders.close();
       await witness.close();
@@ -270,11 +226,11 @@ describe('federation: the supergraph read anew', () => {
 
   test('SUPERGRAPH: a supergraph composed elsewhere is served, identity tokens verified by the subgraph, and re-read', async ({ startGateway }) => {
     const dir = await tempDir();
-    const orders = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
     onTestFinished(() => orders.close());
     const gatewaySdl = await gatewaySdlFromCli(dir);
     const file = join(dir, 'supergraph.graphql');
-    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersVersion()));
+    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersSchema()));
     const gateway = await startGateway({ env: { SUPERGRAPH: file, SUBGRAPH_AUDIENCES: 'orders=orders-api', ...POLL } });
     orders.trust({ issuer: gateway.config.issuer, jwksUri: `${gateway.origin}/.well-known/jwks.json`, audience: 'orders-api' });
     const alice = await register(gateway, 'alice');
@@ -285,8 +241,8 @@ describe('federation: the supergraph read anew', () => {
     expect(lastClaims(orders)).toMatchObject({ aud: 'orders-api', sub: alice.user.id, iss: gateway.config.issuer });
 
     // A new supergraph file: served after a poll.
-    orders.serve(ordersVersion({ total: true }));
-    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersVersion({ total: true })));
+    orders.serve(ordersSchema({ total: true }));
+    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersSchema({ total: true })));
     await until(async () => (await post(gateway.url, '{ orderTotal }', auth)).data?.orderTotal === 42, 'the new supergraph file served');
 
     // A file that does not parse, then none at all: the last good one stays, each logged once.
@@ -302,15 +258,15 @@ describe('federation: the supergraph read anew', () => {
     expect((await post(gateway.url, '{ orderTotal me { orders { id } } }', auth)).errors).toBeUndefined();
 
     // Back: served again.
-    orders.serve(ordersVersion({ currency: true }));
-    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersVersion({ currency: true })));
+    orders.serve(ordersSchema({ currency: true }));
+    await replaceFile(file, await composeElsewhere(gatewaySdl, orders, ordersSchema({ currency: true })));
     await until(async () => (await post(gateway.url, '{ orderCurrency }', auth)).data?.orderCurrency === 'EUR', 'the restored file served');
     await until(() => logged(gateway, 'the supergraph reads again').length === 1, 'the recovery logged');
   });
 
   test('SUPERGRAPH that is missing, does not parse or is not a supergraph with the gateway stops the start', async ({ startGateway }) => {
     const dir = await tempDir();
-    const orders = await startSubgraph('orders', ordersVersion());
+    const orders = await startSubgraph('orders', ordersSchema());
     onTestFinished(() => orders.close());
     const start = (path: string) => startGateway({ env: { SUPERGRAPH: path } });
     const missing = join(dir, 'missing.graphql');
@@ -319,10 +275,10 @@ describe('federation: the supergraph read anew', () => {
     await writeFile(join(dir, 'broken.graphql'), 'type Query {');
     await expect(start(join(dir, 'broken.graphql'))).rejects.toThrow(/^SUPERGRAPH: .*broken\.graphql does not parse: Syntax Error/);
     // A subgraph's SDL where the supergraph should be.
-    await writeFile(join(dir, 'subgraph.graphql'), await sdlOf(ordersVersion()));
+    await writeFile(join(dir, 'subgraph.graphql'), await sdlOf(ordersSchema()));
     await expect(start(join(dir, 'subgraph.graphql'))).rejects.toThrow(/is not a supergraph/);
     // A supergraph composed without the gateway's own schema.
-    const result = composeServices([{ name: 'orders', url: orders.url, typeDefs: parse(await sdlOf(ordersVersion())) }]);
+    const result = composeServices([{ name: 'orders', url: orders.url, typeDefs: parse(await sdlOf(ordersSchema())) }]);
     await writeFile(join(dir, 'without-gateway.graphql'), compositionHasErrors(result) ? '' : result.supergraphSdl);
     await expect(start(join(dir, 'without-gateway.graphql'))).rejects.toThrow(/has no subgraph named "gateway" \(.*subgraphs: orders\)/);
   });

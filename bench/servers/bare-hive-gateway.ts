@@ -15,12 +15,12 @@
  * BARE_HIVE_JWT_ISSUER, BARE_HIVE_JWT_AUDIENCE, BARE_HIVE_JWT_ALGORITHM. Prints
  * `{"ready":true,"port":N}` once listening on a loopback port the OS picked.
  */
-import { createServer } from 'node:http';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createRemoteJwksSigningKeyProvider, extractFromHeader, type JWTAuthContextExtension, useJWT } from '@graphql-mesh/plugin-jwt-auth';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
 import { GraphQLError, parse } from 'graphql';
 import type { Algorithm } from 'jsonwebtoken';
+import { serveOnLoopback } from '../lib/serve-on-loopback.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -74,13 +74,4 @@ const gateway = createGatewayRuntime<JWTAuthContextExtension>({
   ],
 });
 
-const server = createServer(gateway);
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void Promise.resolve(gateway.dispose()).finally(() => process.exit(0));
-});
+serveOnLoopback(gateway, () => gateway.dispose());

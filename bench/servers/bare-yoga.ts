@@ -4,8 +4,8 @@
  * With BARE_YOGA_BODY_STREAM=off, the same without Yoga's default request-body stream.
  * Prints `{"ready":true,"port":N}` once listening on a loopback port the OS picked.
  */
-import { createServer } from 'node:http';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { serveOnLoopback } from '../lib/serve-on-loopback.js';
 
 const yoga = createYoga({
   schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
@@ -15,13 +15,4 @@ const yoga = createYoga({
   // by default (maxRequestBodySize, 25 MB), which the gateway replaces with its own check.
   ...(process.env.BARE_YOGA_BODY_STREAM === 'off' ? { maxRequestBodySize: false } : {}),
 });
-const server = createServer(yoga);
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  process.exit(0);
-});
+serveOnLoopback(yoga);

@@ -6,11 +6,11 @@
  * credential: the comparison is about what each gateway does before and around this call.
  * Prints `{"ready":true,"port":N}` once listening on a loopback port the OS picked.
  */
-import { createServer } from 'node:http';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { ORDERS_PER_USER, ordersOf } from '../lib/user-orders.js';
+import { serveOnLoopback } from '../lib/serve-on-loopback.js';
 
 const typeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
@@ -47,13 +47,4 @@ const yoga = createYoga({
   landingPage: false,
   logging: false,
 });
-const server = createServer(yoga);
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ ready: true, port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  process.exit(0);
-});
+serveOnLoopback(yoga);

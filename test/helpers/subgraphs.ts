@@ -122,8 +122,18 @@ export async function startSubgraph(name: string, schema: GraphQLSchema): Promis
   return subgraph;
 }
 
+/** A version of the orders subgraph: what it adds to the first one (test/federation-recomposition.test.ts). */
+export interface OrdersVersion {
+  /** Adds Query.orderTotal, which needs the orders:write scope. */
+  readonly total?: boolean;
+  /** Adds Query.orderCurrency. */
+  readonly currency?: boolean;
+  /** Declares User.username as an Int: a conflict with the gateway's String. */
+  readonly clash?: boolean;
+}
+
 /** A Pothos federation subgraph that extends the gateway's User with `orders`, for the caller only. */
-export function ordersSchema(): GraphQLSchema {
+export function ordersSchema({ total = false, currency = false, clash = false }: OrdersVersion = {}): GraphQLSchema {
   const builder = new SchemaBuilder<{ Context: SubgraphContext; DefaultFieldNullability: false }>({
     plugins: [DirectivePlugin, FederationPlugin],
     defaultFieldNullability: false,
@@ -131,7 +141,7 @@ export function ordersSchema(): GraphQLSchema {
     scopeAuth: { authScopes: () => ({}) },
   });
   const Order = builder.objectRef<{ id: string }>('Order').implement({ fields: (t) => ({ id: t.exposeID('id') }) });
-  const User = builder.externalRef('User', builder.selection<{ id: string }>('id')).implement({
+  builder.externalRef('User', builder.selection<{ id: string }>('id')).implement({
     externalFields: (t) => ({ id: t.id() }),
     fields: (t) => ({
       // Nullable, so that a failing orders subgraph leaves the rest of `me` standing.
@@ -143,10 +153,16 @@ export function ordersSchema(): GraphQLSchema {
           return [{ id: `${user.id}-order-1` }];
         },
       }),
+      ...(clash ? { username: t.int({ resolve: () => 1 }) } : {}),
     }),
   });
-  builder.queryType({ fields: (t) => ({ orderCount: t.int({ resolve: () => 1 }) }) });
-  void User;
+  builder.queryType({
+    fields: (t) => ({
+      orderCount: t.int({ resolve: () => 1 }),
+      ...(total ? { orderTotal: t.int({ requiresScopes: [['orders:write']], resolve: () => 42 }) } : {}),
+      ...(currency ? { orderCurrency: t.string({ nullable: true, resolve: () => 'EUR' }) } : {}),
+    }),
+  });
   return builder.toSubGraphSchema({});
 }
 
