@@ -34,6 +34,11 @@ interface MintedToken {
   readonly kid: string;
   /** Epoch milliseconds after which a new token is minted instead. */
   readonly renewAt: number;
+  /**
+   * A session's token: the session scopes it names, compared by identity (sessionScopes returns
+   * the same array until the supergraph changes; then it is minted anew). Undefined for a PAT's.
+   */
+  readonly sessionScopes: readonly string[] | undefined;
 }
 
 /**
@@ -44,12 +49,7 @@ interface MintedToken {
  */
 export class IdentityTokens {
   readonly #options: IdentityTokensOptions;
-  /**
-   * With the session scopes a session's token was minted under (undefined for a PAT's): when they
-   * change (a new supergraph), it is minted anew. Compared by identity: sessionScopes returns
-   * the same list until the supergraph changes.
-   */
-  readonly #minted = new Map<string, MintedToken & { readonly sessionScopes: readonly string[] | undefined }>();
+  readonly #minted = new Map<string, MintedToken>();
   readonly #reuseFraction: number;
   readonly #cacheSize: number;
 
@@ -69,22 +69,23 @@ export class IdentityTokens {
     if (cached !== undefined && now < cached.renewAt && this.#options.keys.current.kid === cached.kid && cached.sessionScopes === sessionScopes) {
       return cached.token;
     }
-    const minted = { ...(await this.#mint(caller, audience, now)), sessionScopes };
+    const minted = await this.#mint(caller, audience, now, sessionScopes);
     this.#minted.delete(key);
     this.#minted.set(key, minted);
     if (this.#minted.size > this.#cacheSize) this.#minted.delete(this.#minted.keys().next().value!);
     return minted.token;
   }
 
-  async #mint(caller: Caller, audience: string, now: number): Promise<MintedToken> {
-    const { keys, issuer, ttlSeconds, sessionScopes } = this.#options;
+  async #mint(caller: Caller, audience: string, now: number, sessionScopes: readonly string[] | undefined): Promise<MintedToken> {
+    const { keys, issuer, ttlSeconds } = this.#options;
     const signingKey = await keys.signingKey();
     const issuedAt = Math.floor(now / 1000);
     // Never beyond the presented credential: a subgraph must not accept a caller the gateway would refuse.
     const credentialExpiry = caller.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor(caller.expiresAt / 1000);
     const expiresAt = Math.min(issuedAt + ttlSeconds, credentialExpiry);
     const credential = caller.kind === 'session' ? { kind: 'session', sid: caller.sessionId } : { kind: 'pat', pat_id: caller.tokenId };
-    const scopes = caller.kind === 'session' ? sessionScopes() : caller.scopes;
+    // tokenFor reads a session's scopes once, for the cache check and for this token.
+    const scopes = caller.kind === 'session' ? sessionScopes! : caller.scopes;
     const token = signingKey.sign(IDENTITY_TOKEN_TYP, {
       type: 'identity',
       ...credential,
@@ -97,6 +98,6 @@ export class IdentityTokens {
       jti: randomUUID(),
     });
     const lifetimeMs = (expiresAt - issuedAt) * 1000;
-    return { token, kid: signingKey.kid, renewAt: issuedAt * 1000 + lifetimeMs * this.#reuseFraction };
+    return { token, kid: signingKey.kid, renewAt: issuedAt * 1000 + lifetimeMs * this.#reuseFraction, sessionScopes };
   }
 }

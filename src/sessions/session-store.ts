@@ -35,8 +35,6 @@ export interface SessionStoreOptions {
   readonly onRevoked?: (revocation: Revocation) => Promise<void>;
   /** Told of sessions revoked one by one (logout, revokeDevice, refresh-token reuse, SESSION_LIMIT). */
   readonly securityEvents?: SecurityEventRecorder;
-  /** Where a rotation's transaction runs: transactionRunner(db) (grouped on SQLite) unless given. */
-  readonly transactions?: TransactionRunner;
 }
 
 export interface NewSession {
@@ -101,7 +99,8 @@ export class SessionStore {
 
   constructor(options: SessionStoreOptions) {
     this.#options = Object.freeze({ ...options });
-    this.#transactions = options.transactions ?? transactionRunner(options.db);
+    // A rotation's transaction: grouped with the rotations of the same turn on SQLite (group-commit.ts).
+    this.#transactions = transactionRunner(options.db);
   }
 
   /**
