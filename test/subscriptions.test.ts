@@ -42,9 +42,20 @@ async function createPat(gateway: TestGateway, accessToken: string, scopes = ['s
   return created.data!.createPersonalAccessToken;
 }
 
-/** Waits until the gateway holds this many sessionEvents listeners for a user. */
-function listening(gateway: TestGateway, userId: string, count = 1): Promise<void> {
-  return until(() => gateway.services.sessionEvents.listenerCount(userId) === count, `${count} sessionEvents listeners`);
+/**
+ * Waits until the gateway holds this many sessionEvents listeners for a user and, with Redis,
+ * until Redis holds the user's subscription: an event published before Redis has taken the
+ * SUBSCRIBE is delivered to nobody, and the listener count is set before that.
+ */
+async function listening(gateway: TestGateway, userId: string, count = 1): Promise<void> {
+  await until(() => gateway.services.sessionEvents.listenerCount(userId) === count, `${count} sessionEvents listeners`);
+  const redis = gateway.services.redis;
+  if (!redis || count === 0) return;
+  const channel = `${gateway.config.redisKeyPrefix}session-events:${userId}`;
+  await until(async () => {
+    const [, subscribers] = (await redis.commands.pubsub('NUMSUB', channel)) as [string, number];
+    return subscribers > 0;
+  }, 'the subscription at Redis');
 }
 
 function sessionEvent(result: unknown) {
