@@ -133,21 +133,13 @@ export class SessionStore {
       // until commit. changePassword and deleteAccount write the row too, so on PostgreSQL they
       // either wait for this session (and then revoke it) or make this condition fail; SQLite has
       // one writer at a time anyway.
-      const locked = await trx
-        .updateTable('users')
-        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
-        .where('id', '=', input.userId)
-        .where('credential_version', '=', input.credentialVersion)
-        .executeTakeFirst();
-      if (Number(locked.numUpdatedRows) === 0) return undefined;
+      const locked = await lockUserAtCredentialVersion.execute(trx, { userId: input.userId, credentialVersion: input.credentialVersion });
+      if (locked.numAffectedRows !== 1n) return undefined;
       await alongside?.(trx);
       // Under that lock, so that concurrent sign-ins to one account count each other.
       const evictedIds = await this.#evictBeyondLimit(trx, input.userId, now);
-      await trx.insertInto('sessions').values(session).execute();
-      await trx
-        .insertInto('refresh_tokens')
-        .values({ token_hash: hashToken(refreshToken), session_id: session.id, created_at: now, expires_at: expiresAt, used_at: null, successor_sealed: null })
-        .execute();
+      await insertSession.execute(trx, session);
+      await insertToken.execute(trx, { tokenHash: hashToken(refreshToken), sessionId: session.id, now, expiresAt });
       return evictedIds;
     });
     if (evicted === undefined) return undefined;
@@ -161,20 +153,7 @@ export class SessionStore {
    * maxSessionsPerUser - 1, least recently used first, and returns their ids. One statement.
    */
   async #evictBeyondLimit(trx: Transaction<Database>, userId: string, now: number): Promise<string[]> {
-    const beyondLimit = liveSessionsOf(trx, userId, now)
-      .select('id')
-      .orderBy('last_used_at', 'desc')
-      .orderBy('id', 'desc')
-      // SQLite has no OFFSET without a LIMIT.
-      .limit(Number.MAX_SAFE_INTEGER)
-      .offset(this.#options.maxSessionsPerUser - 1);
-    const rows = await trx
-      .updateTable('sessions')
-      .set({ revoked_at: now, revoked_reason: 'SESSION_LIMIT' })
-      .where('id', 'in', beyondLimit)
-      .where('revoked_at', 'is', null)
-      .returning('id')
-      .execute();
+    const { rows } = await evictSessionsBeyond.execute(trx, { userId, now, keep: this.#options.maxSessionsPerUser - 1 });
     return rows.map((row) => row.id);
   }
 
@@ -467,6 +446,54 @@ const claimToken = prepareQuery<{ tokenHash: string; now: number; successorSeale
     .where('token_hash', '=', param('tokenHash'))
     .where('used_at', 'is', null)
     .where('expires_at', '>', param('now')),
+);
+
+// The statements of a sign-in (create), compiled once like the refresh's: kysely rebuilds a
+// query on every call.
+const lockUserAtCredentialVersion = prepareQuery<{ userId: string; credentialVersion: number }, never>((db, param) =>
+  db
+    .updateTable('users')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', param('userId'))
+    .where('credential_version', '=', param('credentialVersion')),
+);
+
+const evictSessionsBeyond = prepareQuery<{ userId: string; now: number; keep: number }, { id: string }>((db, param) =>
+  db
+    .updateTable('sessions')
+    .set({ revoked_at: param('now'), revoked_reason: 'SESSION_LIMIT' })
+    // The user and the condition of the subquery again, so that both databases read only the
+    // user's live sessions (db/migrations/0013) instead of the live sessions of every user.
+    .where('user_id', '=', param('userId'))
+    .where('revoked_at', 'is', null)
+    .where(
+      'id',
+      'in',
+      liveSessionsOf(db, param('userId'), param('now'))
+        .select('id')
+        .orderBy('last_used_at', 'desc')
+        .orderBy('id', 'desc')
+        // SQLite has no OFFSET without a LIMIT.
+        .limit(Number.MAX_SAFE_INTEGER)
+        .offset(param('keep')),
+    )
+    .returning('id'),
+);
+
+const insertSession = prepareQuery<SessionRow, never>((db, param) =>
+  db.insertInto('sessions').values({
+    id: param('id'),
+    user_id: param('user_id'),
+    name: param('name'),
+    user_agent: param('user_agent'),
+    ip: param('ip'),
+    created_at: param('created_at'),
+    last_used_at: param('last_used_at'),
+    expires_at: param('expires_at'),
+    absolute_expires_at: param('absolute_expires_at'),
+    revoked_at: param('revoked_at'),
+    revoked_reason: param('revoked_reason'),
+  }),
 );
 
 const insertToken = prepareQuery<{ tokenHash: string; sessionId: string; now: number; expiresAt: number }, never>((db, param) =>
