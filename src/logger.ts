@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+import type { YogaLogger } from 'graphql-yoga';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /**
@@ -31,6 +33,29 @@ export const REDACTED_PATHS = [
 /** The gateway's structured logger; tests pass their own destination to read what it wrote. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: undefined }, destination);
+}
+
+/**
+ * Yoga's logger, writing to the gateway's. Yoga logs at error level every error that masking
+ * changed (src/plugins/mask-error.ts): an unexpected one, which the mask has logged already
+ * with its context, or a client's malformed request (a body that is not JSON), from which the
+ * mask drops the echoed body. A client's mistake is not the server's error, and any client could
+ * fill the error log with it: it goes to debug, and the request log has its 400 anyway.
+ */
+export function yogaLogging(logger: Logger): YogaLogger {
+  const line = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    debug: (...args) => logger.debug(line(args)),
+    info: (...args) => logger.info(line(args)),
+    warn: (...args) => logger.warn(line(args)),
+    error: (...args) => (args.every(isClientError) ? logger.debug(line(args)) : logger.error(line(args))),
+  };
+}
+
+function isClientError(value: unknown): boolean {
+  if (!(value instanceof GraphQLError)) return false;
+  const status = (value.extensions.http as { status?: number } | undefined)?.status;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /**

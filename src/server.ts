@@ -2,6 +2,7 @@ import { createYoga, type YogaServerInstance, type YogaServerOptions } from 'gra
 import { isDatabaseReady } from './db/database-ready.js';
 import { createContextFactory, type GatewayContext, type NodeServerContext } from './context.js';
 import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
+import { yogaLogging } from './logger.js';
 import { createMaskError } from './plugins/mask-error.js';
 import { useAccountPage } from './plugins/use-account-page.js';
 import { useCacheControl } from './plugins/use-cache-control.js';
@@ -41,12 +42,7 @@ export function createGateway(services: Services, serve: ServeGateway = createYo
     graphqlEndpoint: config.graphqlPath,
     context: createContextFactory(services),
     maskedErrors: { maskError: createMaskError(logger) },
-    logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
-    },
+    logging: yogaLogging(logger),
     graphiql: !production,
     // Yoga's page with its assets from this gateway (use-local-graphiql.ts), not from a CDN.
     renderGraphiQL: renderLocalGraphiQL,

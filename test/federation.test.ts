@@ -1,7 +1,8 @@
 import { describe, expect, onTestFinished } from 'vitest';
-import { CreatePersonalAccessTokenDocument, RevokePersonalAccessTokenDocument } from '../client/src/operations.js';
+import { CreatePersonalAccessTokenDocument, RefreshDocument, RevokePersonalAccessTokenDocument } from '../client/src/operations.js';
 import { loadConfig } from '../src/config.js';
-import { PASSWORD, register, test } from './helpers/fixtures.js';
+import { PASSWORD, register, signIn, test } from './helpers/fixtures.js';
+import { GraphQLClient } from './helpers/graphql-client.js';
 import { within } from './helpers/realtime-clients.js';
 import { until } from './helpers/until.js';
 import type { TestGateway, TestGatewayOptions } from './helpers/test-gateway.js';
@@ -210,6 +211,58 @@ describe('federation', () => {
     expect(revoked.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' });
     expect(identity.operations()).toHaveLength(0);
     expect(orders.operations()).toHaveLength(0);
+  });
+
+  test("a client's malformed requests are refused without echoing the body, and stay out of the error log", async ({ startGateway }) => {
+    const { gateway, identity, orders } = await startFederation(startGateway);
+    const refusals: [body: string, status: number, code: string][] = [
+      // A cut login body: JSON.parse's message quotes it, password and all.
+      ['{"query": "mutation { login(input: {username: \\"alice\\", password: \\"hunter2-echoed', 400, 'BAD_REQUEST'],
+      ['{"query": 3}', 400, 'BAD_REQUEST'],
+      ['{"query": "{ me { id "}', 200, 'GRAPHQL_PARSE_FAILED'],
+      ['{"query": "{ nope }"}', 200, 'GRAPHQL_VALIDATION_FAILED'],
+    ];
+    for (const [body, status, code] of refusals) {
+      const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(response.status, body).toBe(status);
+      const text = await response.text();
+      expect(text).not.toContain('hunter2-echoed');
+      expect((JSON.parse(text) as Answer).errors?.[0]?.extensions?.code).toBe(code);
+    }
+    expect(gateway.logs.join('')).not.toContain('hunter2-echoed');
+    expect(gateway.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 50)).toEqual([]);
+    expect(identity.operations()).toHaveLength(0);
+    expect(orders.operations()).toHaveLength(0);
+  });
+
+  test('the logs hold no password, token or identity token, even at debug level', async ({ startGateway }) => {
+    const { gateway, orders } = await startFederation(startGateway);
+    expect(gateway.services.logger.level).toBe('debug');
+    const alice = await register(gateway, 'alice');
+    const signedIn = await signIn(gateway, 'alice');
+    const refreshed = await new GraphQLClient(gateway.url).request(RefreshDocument, { refreshToken: signedIn.refreshToken });
+    expect(refreshed.errors).toBeUndefined();
+    const pat = await alice.client.request(CreatePersonalAccessTokenDocument, { input: { name: 'logs', scopes: ['profile:read', 'orders:read'] } });
+    const patToken = pat.data!.createPersonalAccessToken.token;
+    for (const credential of [alice.accessToken, patToken]) {
+      const { body } = await post(gateway.url, '{ me { id orders { id } } }', { authorization: `Bearer ${credential}` });
+      expect(body.errors).toBeUndefined();
+    }
+    const identityTokens = orders.operations().map((operation) => operation.headers.authorization!.slice('Bearer '.length));
+    expect(identityTokens.length).toBeGreaterThan(0);
+    const logs = gateway.logs.join('');
+    const secrets = [
+      PASSWORD,
+      alice.accessToken,
+      alice.refreshToken,
+      signedIn.accessToken,
+      signedIn.refreshToken,
+      refreshed.data!.refresh.refreshToken!,
+      refreshed.data!.refresh.accessToken,
+      patToken,
+      ...identityTokens,
+    ];
+    for (const secret of secrets) expect(logs).not.toContain(secret);
   });
 
   test('@requiresScopes is enforced by the gateway: a token with the scope reaches the field, one without is FORBIDDEN and the subgraph hears nothing', async ({

@@ -61,6 +61,12 @@ describe('a body that is not JSON', () => {
       expect(errors).toHaveLength(1);
       expect(errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
     }
+    // A client's mistake: in the request log with its 400, never at error level, where any
+    // client could fill the log that operators are paged from.
+    const lines = own.logs.map((line) => JSON.parse(line) as { level: number; msg?: string; status?: number });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.status === 400)).toHaveLength(2);
+    expect(own.logs.join('')).not.toContain('hunter2-echoed');
   });
 });
 
@@ -182,10 +188,13 @@ describe('the token query parameter', () => {
     await within(socket.connected, 5000, 'connection ack');
   });
 
-  test('stays out of the logs', () => {
+  test('stays out of the logs, as do the password and the refresh token, at debug level', async () => {
+    expect(gateway.services.logger.level).toBe('debug');
     const logs = gateway.logs.join('');
     expect(logs).toContain('token=%5Bredacted%5D');
     expect(logs).not.toContain(accessToken);
+    expect(logs).not.toContain(PASSWORD);
+    expect(logs).not.toContain((await browser.cookie('refreshToken'))!);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createGatewayRuntime, Logger, type LogLevel } from '@graphql-hive/gateway-runtime';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
 import type { Plugin, YogaServerOptions } from 'graphql-yoga';
 import type { Logger as PinoLogger } from 'pino';
@@ -18,6 +18,7 @@ import { scopesRequiredIn } from './required-scopes.js';
 import { useSubgraphRequests } from './use-subgraph-requests.js';
 import { useSubgraphErrors } from './use-subgraph-errors.js';
 import { useRemoteStreamEnds } from './use-remote-stream-ends.js';
+import { hiveLogger } from './hive-logger.js';
 
 /** The federated gateway and what it routes. */
 export interface FederatedGateway {
@@ -162,21 +163,4 @@ function useGatewayContext(factory: (initial: Record<string, unknown>) => Promis
       return factory(context as Record<string, unknown>).then((extension) => extendContext(extension as never));
     },
   };
-}
-
-const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
-
-/** Hive's logger writing to the gateway's pino logger. */
-function hiveLogger(logger: PinoLogger): Logger {
-  const level = LEVELS.includes(logger.level as LogLevel) ? (logger.level as LogLevel) : logger.level === 'silent' ? false : 'error';
-  return new Logger({
-    level,
-    writers: [
-      {
-        write(level, attrs, msg) {
-          logger[level]({ ...attrs, component: 'hive-gateway' }, msg ?? '');
-        },
-      },
-    ],
-  });
 }
