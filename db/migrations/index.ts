@@ -12,6 +12,7 @@ import * as m0010 from './0010_drop_successor_sweep_index.js';
 import * as m0011 from './0011_email_addresses.js';
 import * as m0012 from './0012_single_sign_on.js';
 import * as m0013 from './0013_live_sessions_index.js';
+import * as m0014 from './0014_sso_pending_logins_user_index.js';
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so that the same
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0011_email_addresses': m0011,
   '0012_single_sign_on': m0012,
   '0013_live_sessions_index': m0013,
+  '0014_sso_pending_logins_user_index': m0014,
 };

@@ -51,6 +51,9 @@ export async function startEmailGateway(
   };
 }
 
+/** What the code helpers need of a gateway: its URL and the SMTP server it sends through. */
+export type MailedGateway = Pick<EmailGateway, 'url' | 'smtp'>;
+
 /** An anonymous client of the gateway. */
 export const anonymous = (gateway: { readonly url: string }): GraphQLClient => new GraphQLClient(gateway.url);
 
@@ -78,7 +81,7 @@ export function requestCode(
 }
 
 /** Asks for a code for a purpose and returns the code the SMTP server received. */
-export async function codeFor(gateway: EmailGateway, email: string, purpose: EmailCodePurpose, as?: { readonly client: GraphQLClient }): Promise<string> {
+export async function codeFor(gateway: MailedGateway, email: string, purpose: EmailCodePurpose, as?: { readonly client: GraphQLClient }): Promise<string> {
   const response = await requestCode(gateway, email, purpose, as);
   expect(response.errors).toBeUndefined();
   const mail = await gateway.smtp.mailTo(email);
@@ -87,7 +90,7 @@ export async function codeFor(gateway: EmailGateway, email: string, purpose: Ema
 }
 
 /** Registers `username` with `email` and verifies the address through the mail it is sent. */
-export async function verifiedAccount(gateway: EmailGateway, username: string, email: string): Promise<SignedIn> {
+export async function verifiedAccount(gateway: MailedGateway, username: string, email: string): Promise<SignedIn> {
   const account = await registerWithEmail(gateway, username, email);
   const code = await codeFor(gateway, email, 'VERIFY_EMAIL', account);
   const verified = await account.client.request(VerifyEmailDocument, { code }, from());
