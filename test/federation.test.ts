@@ -391,6 +391,26 @@ describe('federation', () => {
     await until(() => openStreams.count === 0, 'the subgraph stream to end');
   });
 
+  test("a subgraph's subscription outlives SUBGRAPH_TIMEOUT_MS, over WebSocket and SSE: the timeout bounds requests, not streams", async ({
+    startGateway,
+    realtime,
+  }) => {
+    const { gateway } = await startFederation(startGateway, { SUBGRAPH_TIMEOUT_MS: '300' });
+    const alice = await register(gateway, 'alice');
+    const socket = realtime.ws(gateway.wsUrl, { connectionParams: { authorization: `Bearer ${alice.accessToken}` } });
+    await within(socket.connected, 5000, 'ack');
+    const overWebSocket = socket.subscribe('subscription { ticks }');
+    const overSse = await realtime.sse(gateway.url, 'subscription { ticks }', { authorization: `Bearer ${alice.accessToken}` });
+    // A tick every 50 ms: the 20th comes well after the 300 ms of the timeout.
+    expect(await within(overWebSocket.nth(20), 10_000, 'ticks over WebSocket past the timeout')).toEqual({ data: { ticks: alice.user.id } });
+    expect((await within(overSse.nth(20), 10_000, 'ticks over SSE past the timeout')).data).toEqual({ data: { ticks: alice.user.id } });
+    expect(openStreams.count).toBe(2);
+    await alice.client.raw('mutation { logout }');
+    await within(socket.closed, 5000, 'the socket closed on revocation');
+    await within(overSse.ended, 5000, 'the SSE stream to end on revocation');
+    await until(() => openStreams.count === 0, 'the subgraph streams to end');
+  });
+
   test("a subgraph's subscription streams over SSE too, and the stream ends when the session is revoked", async ({ startGateway, realtime }) => {
     const { gateway } = await startFederation(startGateway);
     const alice = await register(gateway, 'alice');

@@ -19,6 +19,7 @@ import { useSubgraphRequests } from './use-subgraph-requests.js';
 import { useSubgraphErrors } from './use-subgraph-errors.js';
 import { useRemoteStreamEnds } from './use-remote-stream-ends.js';
 import { hiveLogger } from './hive-logger.js';
+import { upstreamTimeout } from './upstream-timeout.js';
 
 /** The federated gateway and what it routes. */
 export interface FederatedGateway {
@@ -141,7 +142,7 @@ function serveSupergraph(options: YogaServerOptions<NodeServerContext, GatewayCo
     logging: hiveLogger(serving.logger),
     // The client's X-Request-Id, if any, is propagated (SUBGRAPH_PROPAGATE_HEADERS); no id is made up.
     requestId: false,
-    upstreamTimeout: serving.timeoutMs,
+    upstreamTimeout: upstreamTimeout(serving.timeoutMs),
     genericAuth: edgeAuthorization(),
     transports: { http: httpTransport, [LOCAL_TRANSPORT_KIND]: localTransport(gatewaySubgraphSchema) },
     transportEntries: { [GATEWAY_SUBGRAPH_NAME]: { kind: LOCAL_TRANSPORT_KIND } },
