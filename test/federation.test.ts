@@ -411,6 +411,18 @@ describe('federation', () => {
     await until(() => openStreams.count === 0, 'the subgraph streams to end');
   });
 
+  test("the gateway's own subgraph is not bound by SUBGRAPH_TIMEOUT_MS: a slow registration answers, it does not time out and then happen", async ({
+    startGateway,
+  }) => {
+    // Argon2 at 60 passes: the registration takes several times the 150 ms of the timeout.
+    const { gateway } = await startFederation(startGateway, { SUBGRAPH_TIMEOUT_MS: '150', ARGON2_ITERATIONS: '60' });
+    const started = performance.now();
+    const alice = await register(gateway, 'alice');
+    expect(performance.now() - started).toBeGreaterThan(150);
+    const { body } = await post(gateway.url, '{ me { username } }', { authorization: `Bearer ${alice.accessToken}` });
+    expect(body).toEqual({ data: { me: { username: 'alice' } } });
+  });
+
   test("a subgraph's subscription streams over SSE too, and the stream ends when the session is revoked", async ({ startGateway, realtime }) => {
     const { gateway } = await startFederation(startGateway);
     const alice = await register(gateway, 'alice');

@@ -30,8 +30,18 @@ export interface ComposeSupergraphOptions {
  * SupergraphCompositionError naming the subgraph that could not be read or the conflicts.
  */
 export async function composeSupergraph({ gateway, subgraphs, timeoutMs, fetch: fetchFn = fetch, signal }: ComposeSupergraphOptions): Promise<string> {
-  const timeout = () => (signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs));
-  const remote = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, url, sdl: await readSubgraphSdl(name, url, timeout(), fetchFn) })));
+  const remote = await Promise.all(
+    subgraphs.map(async ({ name, url }) => {
+      // A timer of its own, cleared once the SDL is read: none is left running after a round.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
+      try {
+        return { name, url, sdl: await readSubgraphSdl(name, url, signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal, fetchFn) };
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
   const services = [{ name: gateway.name, url: GATEWAY_SUBGRAPH_URL, sdl: gateway.sdl }, ...remote].map(({ name, url, sdl }) => {
     try {
       return { name, url, typeDefs: parse(sdl) };

@@ -142,7 +142,7 @@ function serveSupergraph(options: YogaServerOptions<NodeServerContext, GatewayCo
     logging: hiveLogger(serving.logger),
     // The client's X-Request-Id, if any, is propagated (SUBGRAPH_PROPAGATE_HEADERS); no id is made up.
     requestId: false,
-    upstreamTimeout: upstreamTimeout(serving.timeoutMs),
+    upstreamTimeout: upstreamTimeout(serving.timeoutMs, GATEWAY_SUBGRAPH_NAME),
     genericAuth: edgeAuthorization(),
     transports: { http: httpTransport, [LOCAL_TRANSPORT_KIND]: localTransport(gatewaySubgraphSchema) },
     transportEntries: { [GATEWAY_SUBGRAPH_NAME]: { kind: LOCAL_TRANSPORT_KIND } },
