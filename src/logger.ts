@@ -53,9 +53,13 @@ export function yogaLogging(logger: Logger): YogaLogger {
 }
 
 function isClientError(value: unknown): boolean {
-  if (!(value instanceof GraphQLError)) return false;
-  const status = (value.extensions.http as { status?: number } | undefined)?.status;
-  return status !== undefined && status >= 400 && status < 500;
+  return value instanceof GraphQLError && isClientErrorExtensions(value.extensions);
+}
+
+/** Whether a GraphQL error's extensions carry an HTTP 4xx status: the client's mistake, not the server's. */
+export function isClientErrorExtensions(extensions: Readonly<Record<string, unknown>> | undefined): boolean {
+  const status = (extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type Attributes, Logger, type LogLevel } from '@graphql-hive/gateway-runtime';
 import type { Logger as PinoLogger } from 'pino';
+import { isClientErrorExtensions } from '../logger.js';
 
 const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
 
@@ -16,7 +17,7 @@ export function hiveLogger(logger: PinoLogger): Logger {
     writers: [
       {
         write(level, attrs, msg) {
-          const clientError = level === 'error' && isClientError(attrs);
+          const clientError = level === 'error' && isClientErrorExtensions(extensionsOf(attrs));
           logger[clientError ? 'debug' : level]({ ...withoutOriginalError(attrs), component: 'hive-gateway' }, msg ?? '');
         },
       },
@@ -38,11 +39,6 @@ function hiveLevel(level: string): LogLevel | false {
 function extensionsOf(attrs: Attributes | null | undefined): Record<string, unknown> | undefined {
   if (!attrs || Array.isArray(attrs) || typeof attrs.extensions !== 'object' || attrs.extensions === null) return undefined;
   return attrs.extensions as Record<string, unknown>;
-}
-
-function isClientError(attrs: Attributes | null | undefined): boolean {
-  const status = (extensionsOf(attrs)?.http as { status?: unknown } | undefined)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function withoutOriginalError(attrs: Attributes | null | undefined): Attributes | null | undefined {
